@@ -1,0 +1,131 @@
+"""Training configuration: a frozen dataclass, named presets, validation, JSON round trip."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields
+
+from singan.errors import ConfigError
+
+# The patch critic sees 11x11 px (5 valid 3x3 convolutions); a smaller coarsest scale has no patch.
+SMALLEST_SCALE = 11
+
+
+def _setting(default: object, help: str):
+    """A configuration field with its help text (the CLI makes one option of each)."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a SinGAN training run. Defaults are the paper's."""
+
+    max_size: int = _setting(250, "longest side of the finest scale; larger images are shrunk")
+    min_size: int = _setting(25, "shortest side of the coarsest scale")
+    scale_factor: float = _setting(0.75, "nominal factor between scales, in (0, 1); recomputed to fit")
+    iterations: int = _setting(2000, "training iterations per scale")
+    critic_steps: int = _setting(3, "critic updates per iteration")
+    generator_steps: int = _setting(3, "generator updates per iteration")
+    generator_learning_rate: float = _setting(5e-4, "Adam learning rate of the generators")
+    critic_learning_rate: float = _setting(5e-4, "Adam learning rate of the critics")
+    beta1: float = _setting(0.5, "Adam beta1")
+    beta2: float = _setting(0.999, "Adam beta2")
+    lr_decay_at: float = _setting(0.8, "fraction of a scale's iterations after which the learning rate drops")
+    lr_decay: float = _setting(0.1, "factor the learning rate is multiplied by at --lr-decay-at")
+    gradient_penalty_weight: float = _setting(0.1, "WGAN-GP weight (lambda)")
+    reconstruction_weight: float = _setting(10.0, "reconstruction loss weight (alpha)")
+    noise_amplitude: float = _setting(0.1, "noise amplitude as a fraction of the reconstruction error")
+    base_channels: int = _setting(32, "channels of the coarsest scales")
+    max_channels: int = _setting(128, "upper bound of the channels")
+    channels_double_every: int = _setting(4, "the channels double every this many scales")
+    seed: int | None = _setting(None, "random seed (default: a random one, recorded in run.json)")
+    log_every: int = _setting(10, "write losses to log.jsonl every this many iterations")
+
+    def replace(self, **changes: object) -> TrainConfig:
+        """A copy with `changes` applied; None values mean "keep" so CLI defaults can pass through."""
+        given = {name: value for name, value in changes.items() if value is not None}
+        unknown = set(given) - {item.name for item in fields(self)}
+        if unknown:
+            raise ConfigError(f"unknown option(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **given)
+
+    def validate(self) -> TrainConfig:
+        for problem in _problems(self):
+            raise ConfigError(problem)
+        return self
+
+    def width(self, scale: int) -> int:
+        """Channels of every layer of the generator and critic at `scale` (0 = coarsest)."""
+        return min(self.base_channels * 2 ** (scale // self.channels_double_every), self.max_channels)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {item.name for item in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"unknown configuration key(s): {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a config field, for messages."""
+    return "--" + name.replace("_", "-")
+
+
+def _problems(config: TrainConfig) -> list[str]:
+    problems = []
+
+    def require(condition: bool, name: str, rule: str) -> None:
+        if not condition:
+            problems.append(f"{flag(name)} must be {rule} (got {getattr(config, name)!r})")
+
+    for name in ("max_size", "min_size", "iterations", "critic_steps", "generator_steps",
+                 "base_channels", "max_channels", "channels_double_every", "log_every"):
+        value = getattr(config, name)
+        require(isinstance(value, int) and not isinstance(value, bool) and value >= 1, name,
+                "a positive integer")
+    for name in ("generator_learning_rate", "critic_learning_rate", "noise_amplitude"):
+        require(_finite(getattr(config, name)) and getattr(config, name) > 0, name, "a positive number")
+    for name in ("gradient_penalty_weight", "reconstruction_weight"):
+        require(_finite(getattr(config, name)) and getattr(config, name) >= 0, name, "zero or more")
+    for name in ("beta1", "beta2", "lr_decay_at"):
+        require(_finite(getattr(config, name)) and 0 <= getattr(config, name) < 1, name, "in [0, 1)")
+    require(_finite(config.lr_decay) and 0 < config.lr_decay <= 1, "lr_decay", "in (0, 1]")
+    require(_finite(config.scale_factor) and 0 < config.scale_factor < 1, "scale_factor",
+            "strictly between 0 and 1")
+    if not problems:
+        require(config.min_size >= SMALLEST_SCALE, "min_size",
+                f"at least {SMALLEST_SCALE} px (the critic's receptive field)")
+        require(config.max_size >= config.min_size, "max_size", f"at least --min-size ({config.min_size})")
+    if config.seed is not None:
+        require(isinstance(config.seed, int) and 0 <= config.seed < 2**63, "seed",
+                "an integer in [0, 2**63)")
+    return problems
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+PRESETS: dict[str, TrainConfig] = {
+    # The published algorithm at its published settings.
+    "paper": TrainConfig(),
+    # A small CPU run: 128 px and 200 iterations per scale (decay at 80 %), everything else as the paper.
+    "quick": TrainConfig(max_size=128, iterations=200),
+}
+
+PRESET_DESCRIPTIONS = {
+    "paper": "the published settings: max 250 px, 2000 iterations per scale",
+    "quick": "a small CPU run: max 128 px, 200 iterations per scale (otherwise the paper's settings)",
+}
+
+
+def preset(name: str) -> TrainConfig:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"--preset {name!r}: choose one of {', '.join(PRESETS)}") from None

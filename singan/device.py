@@ -1,0 +1,59 @@
+"""The one place that turns a device name into a torch.device."""
+
+from __future__ import annotations
+
+import re
+
+import torch
+
+from singan.errors import DeviceError
+
+_CUDA_PATTERN = re.compile(r"^cuda(:(\d+))?$")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """`auto` picks cuda, then mps, then cpu; an explicit device must exist."""
+    name = name.strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "mps":
+        if not _mps_available():
+            raise DeviceError("--device mps: Apple's Metal backend is not available on this machine")
+        return torch.device("mps")
+    match = _CUDA_PATTERN.match(name)
+    if match is None:
+        raise DeviceError(f"--device {name!r}: expected auto, cpu, cuda, cuda:N or mps")
+    if not torch.cuda.is_available():
+        raise DeviceError(f"--device {name}: CUDA is not available (torch {torch.__version__})")
+    index = int(match.group(2) or 0)
+    if index >= torch.cuda.device_count():
+        raise DeviceError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) found")
+    return torch.device("cuda", index)
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def describe_device(device: torch.device) -> str:
+    """A readable name for logs and run.json, e.g. 'cuda:0 (NVIDIA H100)' or 'cpu (2 threads)'."""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return str(device)
+
+
+def make_generator(device: torch.device, seed: int) -> torch.Generator:
+    """A seeded random source on `device`, so results never depend on torch's global state."""
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+    return generator

@@ -1,0 +1,34 @@
+"""Errors caused by what the user handed us: the CLI prints them as one line, without a traceback."""
+
+
+class SinGANError(Exception):
+    """Base class: the message is complete and meant for the user."""
+
+
+class InputImageError(SinGANError):
+    """An image file that is missing, unreadable, corrupt or of an unusable size."""
+
+
+class ConfigError(SinGANError):
+    """An option value outside its valid range."""
+
+
+class RunError(SinGANError):
+    """A run directory that is missing, incomplete, corrupt, or from a newer format."""
+
+
+class DeviceError(SinGANError):
+    """A device that was asked for but is not available."""
+
+
+class NonFiniteLossError(SinGANError):
+    """Training produced NaN or infinity; finished scales stay saved."""
+
+    def __init__(self, scale: int, iteration: int, losses: dict[str, float]):
+        self.scale = scale
+        self.iteration = iteration
+        named = ", ".join(f"{name}={value:.4g}" for name, value in losses.items())
+        super().__init__(
+            f"training stopped: non-finite loss at scale {scale}, iteration {iteration} ({named}); "
+            "the finished scales are saved"
+        )

@@ -1,0 +1,69 @@
+"""What training reports while it runs; the CLI renders these, notebooks may print or ignore them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from singan.pyramid import Size
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know, such as an input image being shrunk."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class TrainingStarted:
+    run_dir: str
+    num_scales: int
+    first_scale: int
+    device: str
+    seed: int
+    iterations: int  # per scale
+    # Floating-point operations of one iteration at each scale: how the scales' times compare.
+    iteration_flops: tuple[float, ...] = ()
+    estimated_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class ScaleStarted:
+    scale: int
+    num_scales: int
+    size: Size
+    channels: int
+    iterations: int
+
+
+@dataclass(frozen=True)
+class IterationFinished:
+    scale: int
+    iteration: int  # 1-based
+    iterations: int
+    losses: dict[str, float] = field(default_factory=dict)  # filled on logged iterations only
+
+
+@dataclass(frozen=True)
+class ScaleFinished:
+    """A scale is trained and saved to disk."""
+
+    scale: int
+    num_scales: int
+    seconds: float
+    noise_amplitude: float
+
+
+@dataclass(frozen=True)
+class TrainingFinished:
+    run_dir: str
+    seconds: float
+
+
+Event = Notice | TrainingStarted | ScaleStarted | IterationFinished | ScaleFinished | TrainingFinished
+EventHandler = Callable[[Event], None]
+
+
+def ignore(event: Event) -> None:
+    """The default handler: report nothing."""

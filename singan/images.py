@@ -1,0 +1,141 @@
+"""Image files: the only module that reads or writes pictures and touches uint8.
+
+Images inside the package are float32 tensors shaped [1, C, H, W] in [-1, 1], with C = 3 (RGB) or
+C = 1 (grayscale).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import torch
+
+from singan.errors import InputImageError
+from singan.files import atomic_write_bytes
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_CONVERT_TO_RGB = ("CMYK", "YCbCr", "LAB", "HSV")
+
+
+def load_image(path: str | Path) -> torch.Tensor:
+    """Read PNG/JPEG/BMP/TIFF/WebP as a [1, C, H, W] tensor in [-1, 1]; alpha is dropped."""
+    path = Path(path)
+    if not path.exists():
+        raise InputImageError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputImageError(f"{path}: is a directory, not an image")
+    pixels = _read_pixels(path)
+    pixels = _drop_alpha(_to_channels_last(pixels, path))
+    if pixels.shape[0] == 0 or pixels.shape[1] == 0:
+        raise InputImageError(f"{path}: the image has a zero dimension ({pixels.shape[0]}x{pixels.shape[1]})")
+    unit = _to_unit_range(pixels, path)
+    tensor = torch.from_numpy(np.ascontiguousarray(unit.transpose(2, 0, 1)))[None]
+    return tensor * 2 - 1
+
+
+def save_image(path: str | Path, image: torch.Tensor) -> None:
+    """Write a [1, C, H, W] (or [C, H, W]) tensor in [-1, 1] as an 8-bit PNG, atomically."""
+    atomic_write_bytes(Path(path), encode_png(image))
+
+
+def encode_png(image: torch.Tensor) -> bytes:
+    pixels = to_uint8(image)
+    if pixels.shape[2] == 1:
+        pixels = pixels[:, :, 0]
+    return iio.imwrite("<bytes>", pixels, extension=".png")
+
+
+def to_uint8(image: torch.Tensor) -> np.ndarray:
+    """[1, C, H, W] or [C, H, W] in [-1, 1] -> H x W x C uint8, rounded to nearest."""
+    if image.dim() == 4:
+        if image.shape[0] != 1:
+            raise ValueError(f"expected one image, got a batch of {image.shape[0]}")
+        image = image[0]
+    unit = (image.detach().float().cpu().clamp(-1, 1) + 1) / 2
+    return (unit * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_pixels(path: Path) -> np.ndarray:
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(32)
+        if head.startswith(_PNG_SIGNATURE) and _png_is_16_bit_colour(head):
+            return _read_png_16_bit(path)
+        if path.suffix.lower() in (".tif", ".tiff"):
+            return np.asarray(iio.imread(path, index=0))
+        # Print-oriented colour spaces come back as 4 CMYK channels unless converted on reading.
+        mode = iio.immeta(path, index=0, plugin="pillow").get("mode")
+        convert = "RGB" if mode in _CONVERT_TO_RGB else None
+        # rotate=True honours the EXIF orientation of phone photos.
+        return np.asarray(iio.imread(path, index=0, plugin="pillow", rotate=True, mode=convert))
+    except InputImageError:
+        raise
+    except MemoryError:
+        raise InputImageError(f"{path}: too large to load into memory") from None
+    except Exception as error:  # every reader has its own exception types; all mean "unreadable"
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputImageError(f"{path}: not a readable image ({reason})") from None
+
+
+def _png_is_16_bit_colour(head: bytes) -> bool:
+    # IHDR is always the first chunk: bit depth at byte 24, colour type at byte 25.
+    return len(head) >= 26 and head[12:16] == b"IHDR" and head[24] == 16 and head[25] in (2, 6)
+
+
+def _read_png_16_bit(path: Path) -> np.ndarray:
+    import png  # pypng: exact 16-bit colour PNGs, which Pillow truncates to 8 bits
+
+    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    pixels = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows])
+    return pixels.reshape(height, width, info["planes"])
+
+
+def _to_channels_last(pixels: np.ndarray, path: Path) -> np.ndarray:
+    if pixels.ndim == 2:
+        return pixels[:, :, None]
+    if pixels.ndim == 3 and pixels.shape[2] in (1, 2, 3, 4):
+        return pixels
+    raise InputImageError(f"{path}: unsupported image layout {tuple(pixels.shape)} (expected H x W x 1-4)")
+
+
+def _drop_alpha(pixels: np.ndarray) -> np.ndarray:
+    channels = pixels.shape[2]
+    if channels == 2:  # gray + alpha
+        return pixels[:, :, :1]
+    if channels == 4:  # RGBA
+        return pixels[:, :, :3]
+    return pixels
+
+
+def _to_unit_range(pixels: np.ndarray, path: Path) -> np.ndarray:
+    """Any integer, boolean or float image -> float32 in [0, 1]."""
+    if pixels.dtype == np.bool_:
+        return pixels.astype(np.float32)
+    if np.issubdtype(pixels.dtype, np.floating):
+        if not np.isfinite(pixels).all():
+            raise InputImageError(f"{path}: the image holds NaN or infinite values")
+        # Float images are [0, 1] by convention; values outside are clipped.
+        return np.clip(pixels.astype(np.float32), 0.0, 1.0)
+    if np.issubdtype(pixels.dtype, np.integer):
+        return np.clip(pixels, 0, None).astype(np.float32) / np.float32(_integer_white(pixels))
+    raise InputImageError(f"{path}: unsupported pixel type {pixels.dtype}")
+
+
+def _integer_white(pixels: np.ndarray) -> float:
+    if pixels.dtype in (np.uint8, np.uint16):
+        return float(np.iinfo(pixels.dtype).max)
+    # Pillow hands some 16-bit images over as int32; judge the range by the values.
+    peak = int(pixels.max(initial=0))
+    return 255.0 if peak <= 255 else 65535.0 if peak <= 65535 else float(np.iinfo(pixels.dtype).max)
+

@@ -1,0 +1,96 @@
+"""Arithmetic of one SinGAN training iteration, counted from the layer shapes, and a time estimate."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from singan.config import TrainConfig
+from singan.device import make_generator
+from singan.models.singan import KERNEL_SIZE, NUM_LAYERS, PADDING, PatchCritic, ScaleGenerator, SinGAN, initialize
+from singan.pyramid import Size
+
+
+def _convolution_flops(channels: list[int], size: Size, border: int) -> float:
+    """Multiply-adds x 2 of NUM_LAYERS valid 3x3 convolutions whose input is `size` grown by `border`."""
+    height, width = size[0] + 2 * border, size[1] + 2 * border
+    total = 0.0
+    for in_channels, out_channels in zip(channels, channels[1:]):
+        height, width = height - (KERNEL_SIZE - 1), width - (KERNEL_SIZE - 1)
+        total += 2 * KERNEL_SIZE**2 * in_channels * out_channels * height * width
+    return total
+
+
+def generator_flops(image_channels: int, width: int, size: Size) -> float:
+    return _convolution_flops([image_channels] + [width] * (NUM_LAYERS - 1) + [image_channels], size, PADDING)
+
+
+def critic_flops(image_channels: int, width: int, size: Size) -> float:
+    return _convolution_flops([image_channels] + [width] * (NUM_LAYERS - 1) + [1], size, 0)
+
+
+def iteration_flops(config: TrainConfig, sizes: list[Size], scale: int, image_channels: int = 3) -> float:
+    """Floating-point operations of one training iteration at `scale` (a backward pass counts as 2 forwards).
+
+    Critic step: the fake (G), critic on real, fake and interpolate (3 D), their backward (2 x 2 D),
+    the penalty's input gradient with its graph (2 D) and its backward (4 D), plus a fresh coarser
+    sample through the frozen scales. Generator step: fake and reconstruction (2 G), critic (D),
+    the critic's input gradient (D), both generator backwards (2 x 2 G).
+    """
+    g = generator_flops(image_channels, config.width(scale), sizes[scale])
+    d = critic_flops(image_channels, config.width(scale), sizes[scale])
+    coarser = sum(generator_flops(image_channels, config.width(k), sizes[k]) for k in range(scale))
+    critic_step = coarser + g + 13 * d
+    generator_step = 6 * g + 2 * d
+    return config.critic_steps * critic_step + config.generator_steps * generator_step
+
+
+def training_flops(config: TrainConfig, sizes: list[Size], first_scale: int = 0, image_channels: int = 3) -> float:
+    return sum(config.iterations * iteration_flops(config, sizes, scale, image_channels)
+               for scale in range(first_scale, len(sizes)))
+
+
+def time_iteration(width: int, size: Size, device: torch.device, repeats: int = 2) -> float:
+    """Seconds of one real training iteration (one critic and one generator step) on a throwaway scale."""
+    from singan.training.singan import ScaleTrainer  # local: the trainer module imports this one
+
+    rng = make_generator(device, 0)
+    model = SinGAN(3).to(device)
+    model.reconstruction_noise = torch.randn(1, 1, *size, generator=rng, device=device)
+    generator, critic = ScaleGenerator(3, width).to(device), PatchCritic(3, width).to(device)
+    initialize(generator, rng)
+    initialize(critic, rng)
+    real = torch.rand(1, 3, *size, generator=rng, device=device) * 2 - 1
+    trainer = ScaleTrainer(model, real, generator, critic, _probe_config(width), rng)
+    trainer.iteration()  # warm-up: allocations and kernel selection
+    _synchronize(device)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        trainer.iteration()
+    _synchronize(device)
+    return (time.perf_counter() - started) / repeats
+
+
+def _probe_config(width: int) -> TrainConfig:
+    return TrainConfig(base_channels=width, max_channels=width, critic_steps=1, generator_steps=1)
+
+
+def estimate_seconds(config: TrainConfig, sizes: list[Size], device: torch.device, first_scale: int = 0,
+                     image_channels: int = 3) -> float:
+    """Training time from the FLOP count, with throughput and per-iteration overhead measured here (~1 s)."""
+    large, small = (48, 48), (16, 16)
+    large_seconds = time_iteration(config.max_channels, large, device)
+    small_seconds = time_iteration(config.base_channels, small, device)
+    throughput = iteration_flops(_probe_config(config.max_channels), [large], 0) / large_seconds
+    small_flops = iteration_flops(_probe_config(config.base_channels), [small], 0)
+    overhead_per_step = max(small_seconds - small_flops / throughput, 0.0) / 2
+    steps = config.critic_steps + config.generator_steps
+    scales = range(first_scale, len(sizes))
+    compute = training_flops(config, sizes, first_scale, image_channels) / throughput
+    return compute + overhead_per_step * steps * config.iterations * len(scales)
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -1,0 +1,189 @@
+"""SinGAN training: scales from coarse to fine, each against the frozen coarser ones."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from singan.config import TrainConfig
+from singan.device import make_generator
+from singan.errors import NonFiniteLossError
+from singan.events import EventHandler, IterationFinished, ScaleStarted, ignore
+from singan.models.singan import PatchCritic, ScaleGenerator, SinGAN, draw_noise, initialize
+from singan.pyramid import upsample
+from singan.training.losses import (
+    critic_wasserstein_loss,
+    generator_adversarial_loss,
+    gradient_penalty,
+    reconstruction_loss,
+)
+
+
+def scale_seed(seed: int, scale: int) -> int:
+    """An independent seed per scale, so a resumed run trains each scale exactly as an uninterrupted one."""
+    return int(np.random.SeedSequence([seed, scale]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+@dataclass
+class ScaleResult:
+    scale: int
+    generator: ScaleGenerator
+    critic: PatchCritic
+    noise_amplitude: float
+    seconds: float
+    iterations: int
+
+
+class ScaleTrainer:
+    """Trains one scale's generator and critic; the coarser scales of `model` are frozen."""
+
+    def __init__(self, model: SinGAN, real: torch.Tensor, generator: ScaleGenerator, critic: PatchCritic,
+                 config: TrainConfig, rng: torch.Generator):
+        self.model, self.real, self.config, self.rng = model, real, config, rng
+        self.scale = model.num_scales
+        self.size = tuple(real.shape[-2:])
+        self.generator, self.critic = generator.train(), critic.train()
+        self.generator_optimizer = _adam(generator, config.generator_learning_rate, config)
+        self.critic_optimizer = _adam(critic, config.critic_learning_rate, config)
+        self.reconstruction_previous = self._coarser_image(model.reconstruction_noises())
+        self.noise_amplitude = self._noise_amplitude()
+        self.reconstruction_input = self.reconstruction_previous
+        if self.scale == 0:
+            self.reconstruction_input = self.reconstruction_previous + self.noise_amplitude * model.reconstruction_noise
+
+    def _noise_amplitude(self) -> float:
+        """1 at the coarsest scale; above it, a fraction of how far the upsampled reconstruction is from real."""
+        if self.scale == 0:
+            return 1.0
+        error = reconstruction_loss(self.reconstruction_previous, self.real).sqrt()
+        return self.config.noise_amplitude * float(error)
+
+    @torch.no_grad()
+    def _coarser_image(self, noises: list) -> torch.Tensor:
+        """The frozen scales' output for `noises`, upsampled to this scale (zeros at the coarsest)."""
+        if self.scale == 0:
+            return torch.zeros_like(self.real)
+        coarser = self.model.synthesize(noises, self.model.sizes)
+        return upsample(coarser, self.size)
+
+    def random_previous(self) -> torch.Tensor:
+        noises = [draw_noise(self.rng, self.model.noise_channels(scale), size)
+                  for scale, size in enumerate(self.model.sizes)]
+        return self._coarser_image(noises)
+
+    def critic_step(self, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """One WGAN-GP update of the critic on a fresh coarser sample; returns the generator's input."""
+        previous = self.random_previous()
+        noisy = previous + self.noise_amplitude * noise
+        with torch.no_grad():
+            fake = self.generator(noisy, previous)
+        real_scores = self.critic(self.real)
+        fake_scores = self.critic(fake)
+        penalty = gradient_penalty(self.critic, self.real, fake, self.rng)
+        loss = critic_wasserstein_loss(real_scores, fake_scores) + self.config.gradient_penalty_weight * penalty
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.critic_optimizer.step()
+        return noisy, previous, {"critic": loss.detach(), "gradient_penalty": penalty.detach()}
+
+    def generator_step(self, noisy: torch.Tensor, previous: torch.Tensor) -> dict:
+        """One generator update; the fake is recomputed with the current weights at every step."""
+        fake = self.generator(noisy, previous)
+        # The critic's weights get no gradient here; it only passes the gradient on to the fake.
+        self.critic.requires_grad_(False)
+        adversarial = generator_adversarial_loss(self.critic(fake))
+        self.critic.requires_grad_(True)
+        loss = adversarial
+        losses = {"adversarial": adversarial.detach()}
+        if self.config.reconstruction_weight > 0:
+            rebuilt = self.generator(self.reconstruction_input, self.reconstruction_previous)
+            reconstruction = reconstruction_loss(rebuilt, self.real)
+            loss = loss + self.config.reconstruction_weight * reconstruction
+            losses["reconstruction"] = reconstruction.detach()
+        self.generator_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.generator_optimizer.step()
+        return losses
+
+    def iteration(self) -> dict:
+        """Critic steps then generator steps; one noise map per iteration, as the original."""
+        noise = draw_noise(self.rng, self.model.noise_channels(self.scale), self.size)
+        for _ in range(self.config.critic_steps):
+            noisy, previous, critic_losses = self.critic_step(noise)
+        for _ in range(self.config.generator_steps):
+            generator_losses = self.generator_step(noisy, previous)
+        return {**critic_losses, **generator_losses}
+
+    def decay_learning_rate(self) -> None:
+        for optimizer in (self.generator_optimizer, self.critic_optimizer):
+            for group in optimizer.param_groups:
+                group["lr"] *= self.config.lr_decay
+
+    def run(self, emit: EventHandler = ignore) -> ScaleResult:
+        config, iterations = self.config, self.config.iterations
+        decay_at = round(config.lr_decay_at * iterations)
+        started = time.perf_counter()
+        for index in range(iterations):
+            if index == decay_at:
+                self.decay_learning_rate()
+            losses = _to_floats(self.iteration())
+            if not all(np.isfinite(value) for value in losses.values()):
+                raise NonFiniteLossError(self.scale, index + 1, losses)
+            logged = (index + 1) % config.log_every == 0 or index == 0 or index + 1 == iterations
+            emit(IterationFinished(self.scale, index + 1, iterations, losses if logged else {}))
+        return ScaleResult(self.scale, self.generator, self.critic, self.noise_amplitude,
+                           time.perf_counter() - started, iterations)
+
+
+def _adam(module: torch.nn.Module, learning_rate: float, config: TrainConfig) -> torch.optim.Adam:
+    return torch.optim.Adam(module.parameters(), lr=learning_rate, betas=(config.beta1, config.beta2))
+
+
+def _to_floats(losses: dict[str, torch.Tensor]) -> dict[str, float]:
+    # One transfer for all values: on a GPU each .item() would wait for the device separately.
+    values = torch.stack(list(losses.values())).tolist()
+    return dict(zip(losses, values))
+
+
+class PyramidTrainer:
+    """Adds trained scales to `model` one at a time until the pyramid is complete."""
+
+    def __init__(self, model: SinGAN, reals: list[torch.Tensor], config: TrainConfig, emit: EventHandler = ignore):
+        if config.seed is None:
+            raise ValueError("the configuration needs a resolved seed")
+        self.model, self.reals, self.config, self.emit = model, reals, config, emit
+
+    @property
+    def done(self) -> bool:
+        return self.model.num_scales >= len(self.reals)
+
+    def train_next_scale(self) -> ScaleResult:
+        scale = self.model.num_scales
+        real = self.reals[scale]
+        rng = make_generator(real.device, scale_seed(self.config.seed, scale))
+        generator, critic = self._networks(scale, rng)
+        if scale == 0:
+            self.model.reconstruction_noise = draw_noise(rng, self.model.noise_channels(0), tuple(real.shape[-2:]))
+        trainer = ScaleTrainer(self.model, real, generator, critic, self.config, rng)
+        self.emit(ScaleStarted(scale, len(self.reals), trainer.size, self.config.width(scale), self.config.iterations))
+        result = trainer.run(self.emit)
+        self.model.add_scale(result.generator, result.critic, result.noise_amplitude, tuple(real.shape[-2:]))
+        return result
+
+    def _networks(self, scale: int, rng: torch.Generator) -> tuple[ScaleGenerator, PatchCritic]:
+        """A new scale starts from the previous scale's weights when the width is unchanged (as the paper)."""
+        width = self.config.width(scale)
+        if scale > 0 and self.config.width(scale - 1) == width:
+            pair = copy.deepcopy(self.model.generators[scale - 1]), copy.deepcopy(self.model.critics[scale - 1])
+            return tuple(network.requires_grad_(True).train() for network in pair)
+        device = self.reals[scale].device
+        channels = self.model.image_channels
+        generator, critic = ScaleGenerator(channels, width).to(device), PatchCritic(channels, width).to(device)
+        initialize(generator, rng)
+        initialize(critic, rng)
+        return generator, critic
+

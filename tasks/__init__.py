@@ -1,0 +1,1 @@
+"""Tasks on a trained run: one module per task, each with one entry function."""

@@ -1,0 +1,56 @@
+"""Shared fixtures: tiny synthetic images and a tiny trained run (seconds on a laptop CPU)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from singan import api
+from singan.config import TrainConfig
+
+# Small enough for a test: 4 scales from 14x19 to 24x32, a few iterations each.
+TINY = TrainConfig(min_size=14, max_size=32, iterations=6, log_every=2, seed=3)
+
+
+def synthetic_image(height: int = 24, width: int = 32, channels: int = 3, seed: int = 0) -> np.ndarray:
+    """A smooth colour field with a few rectangles: some structure at every scale, as uint8."""
+    rng = np.random.default_rng(seed)
+    rows, columns = np.mgrid[0:height, 0:width]
+    planes = [np.sin(rows / (3 + 2 * index)) * np.cos(columns / (4 + index)) for index in range(channels)]
+    image = (np.stack(planes, axis=-1) + 1) / 2
+    for _ in range(4):
+        top, left = rng.integers(0, height - 4), rng.integers(0, width - 4)
+        image[top:top + rng.integers(2, 6), left:left + rng.integers(2, 8)] = rng.random(channels)
+    pixels = (image * 255).round().astype(np.uint8)
+    return pixels[:, :, 0] if channels == 1 else pixels
+
+
+def write_image(path: Path, pixels: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    iio.imwrite(path, pixels)
+    return path
+
+
+@pytest.fixture
+def image_file(tmp_path: Path) -> Path:
+    return write_image(tmp_path / "input" / "tiny.png", synthetic_image())
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> Path:
+    """A complete tiny run, shared: tests that change it must use `run_copy`."""
+    root = tmp_path_factory.mktemp("session")
+    image = write_image(root / "tiny.png", synthetic_image())
+    return api.train_run(image, TINY, out=root / "runs", device="cpu")
+
+
+@pytest.fixture
+def run_copy(trained_run: Path, tmp_path: Path) -> Path:
+    destination = tmp_path / "runs" / trained_run.name
+    shutil.copytree(trained_run, destination)
+    return destination
+

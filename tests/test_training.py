@@ -1,0 +1,156 @@
+"""The training semantics: losses, steps, noise amplitude, schedule, weight copying, failures."""
+
+import pytest
+import torch
+
+from singan.config import TrainConfig
+from singan.device import make_generator
+from singan.errors import NonFiniteLossError
+from singan.models.singan import PatchCritic, ScaleGenerator, SinGAN, draw_noise, initialize
+from singan.pyramid import build_pyramid, plan_pyramid, upsample
+from singan.training import singan as training
+from singan.training.losses import gradient_penalty
+from singan.training.singan import PyramidTrainer, ScaleTrainer
+
+from conftest import TINY, synthetic_image
+
+CPU = torch.device("cpu")
+
+
+def tiny_reals(config: TrainConfig, channels: int = 3) -> list[torch.Tensor]:
+    pixels = torch.from_numpy(synthetic_image(24, 32, channels)).float() / 127.5 - 1
+    image = pixels.permute(2, 0, 1)[None] if channels == 3 else pixels[None, None]
+    return build_pyramid(image, plan_pyramid(24, 32, config.min_size, config.max_size, config.scale_factor))
+
+
+def scale_zero_trainer(config: TrainConfig, seed: int = 0) -> ScaleTrainer:
+    reals = tiny_reals(TINY)
+    rng = make_generator(CPU, seed)
+    model = SinGAN(3)
+    model.reconstruction_noise = draw_noise(rng, 1, tuple(reals[0].shape[-2:]))
+    generator, critic = ScaleGenerator(3, 32), PatchCritic(3, 32)
+    initialize(generator, rng)
+    initialize(critic, rng)
+    return ScaleTrainer(model, reals[0], generator, critic, config, rng)
+
+
+def test_every_generator_step_gets_an_adversarial_gradient_from_a_fresh_fake():
+    # Without the reconstruction term, the generator's gradient is the adversarial term alone.
+    trainer = scale_zero_trainer(TrainConfig(reconstruction_weight=0.0, seed=0))
+    noise = draw_noise(trainer.rng, 1, trainer.size)
+    noisy, previous, _ = trainer.critic_step(noise)
+    gradients = []
+    for _ in range(3):
+        trainer.generator_step(noisy, previous)
+        gradient = torch.cat([parameter.grad.flatten() for parameter in trainer.generator.parameters()])
+        assert gradient.abs().sum() > 0, "the adversarial term must reach the generator in every step"
+        gradients.append(gradient)
+    # A fake reused from before the first step (or one gradient applied three times) would give
+    # the same gradient every step; a fresh fake from the updated weights gives a new one.
+    assert not torch.equal(gradients[0], gradients[1])
+    assert not torch.equal(gradients[1], gradients[2])
+
+
+def test_generator_step_does_not_train_the_critic():
+    trainer = scale_zero_trainer(TrainConfig(seed=0))
+    noise = draw_noise(trainer.rng, 1, trainer.size)
+    noisy, previous, _ = trainer.critic_step(noise)
+    before = [parameter.clone() for parameter in trainer.critic.parameters()]
+    trainer.critic.zero_grad(set_to_none=True)
+    trainer.generator_step(noisy, previous)
+    assert all(parameter.grad is None for parameter in trainer.critic.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(before, trainer.critic.parameters()))
+    assert all(parameter.requires_grad for parameter in trainer.critic.parameters())
+
+
+def test_losses_move():
+    trainer = scale_zero_trainer(TrainConfig(seed=0))
+    first = trainer.iteration()
+    for _ in range(40):
+        last = trainer.iteration()
+    assert last["reconstruction"] < 0.5 * first["reconstruction"]
+    assert last["critic"] != first["critic"]
+
+
+def test_gradient_penalty_uses_per_pixel_channel_norms():
+    # A linear 1x1 critic has the same input gradient w at every pixel: penalty = (|w| - 1)^2.
+    critic = torch.nn.Conv2d(3, 1, 1, bias=False)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([3.0, 0.0, 4.0]).view(1, 3, 1, 1))
+    real, fake = torch.rand(2, 3, 5, 6), torch.rand(2, 3, 5, 6)
+    penalty = gradient_penalty(critic, real, fake, make_generator(CPU, 0))
+    assert penalty.item() == pytest.approx((5.0 - 1.0) ** 2)
+
+
+def test_noise_amplitude_rule_and_frozen_scales():
+    config = TrainConfig(min_size=12, max_size=32, iterations=3, seed=1)
+    reals = tiny_reals(config)
+    model = SinGAN(3)
+    trainer = PyramidTrainer(model, reals, config)
+    trainer.train_next_scale()
+    assert model.noise_amplitudes[0] == 1.0
+    assert not model.generators[0].training and not any(p.requires_grad for p in model.generators[0].parameters())
+    trainer.train_next_scale()
+    with torch.no_grad():
+        rebuilt = upsample(model.reconstruct(0), tuple(reals[1].shape[-2:]))
+    expected = 0.1 * torch.sqrt(torch.mean((reals[1] - rebuilt) ** 2)).item()
+    assert model.noise_amplitudes[1] == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_new_scale_copies_the_previous_weights_when_the_width_is_unchanged(monkeypatch):
+    config = TrainConfig(min_size=12, max_size=32, iterations=2, seed=1, channels_double_every=2)
+    reals = tiny_reals(config)
+    model = SinGAN(3)
+    trainer = PyramidTrainer(model, reals, config)
+    trainer.train_next_scale()
+    started = {}
+
+    def remember(self, emit):
+        started[self.scale] = {key: value.clone() for key, value in self.generator.state_dict().items()}
+        return original(self, emit)
+
+    original = ScaleTrainer.run
+    monkeypatch.setattr(ScaleTrainer, "run", remember)
+    trainer.train_next_scale()  # scale 1: width 32 as scale 0, so copied
+    trainer.train_next_scale()  # scale 2: width 64, fresh
+    copied = model.generators[0].state_dict()
+    assert all(torch.equal(started[1][key], copied[key]) for key in copied)
+    assert started[2]["trunk.0.0.weight"].shape[0] == 64
+
+
+def test_learning_rate_drops_once_at_eighty_percent(monkeypatch):
+    config = TrainConfig(iterations=10, seed=0)
+    trainer = scale_zero_trainer(config)
+    rates = []
+    monkeypatch.setattr(ScaleTrainer, "iteration",
+                        lambda self: rates.append(self.generator_optimizer.param_groups[0]["lr"]) or
+                        {"critic": torch.tensor(0.0)})
+    trainer.run()
+    assert rates == pytest.approx([5e-4] * 8 + [5e-5] * 2)
+
+
+def test_scale_zero_uses_one_noise_channel_and_finer_scales_use_colour():
+    model = SinGAN(3)
+    assert model.noise_channels(0) == 1 and model.noise_channels(1) == 3
+    assert SinGAN(1).noise_channels(4) == 1
+
+
+def test_non_finite_losses_stop_training_naming_scale_and_iteration(monkeypatch):
+    trainer = scale_zero_trainer(TrainConfig(iterations=5, seed=0))
+    calls = []
+    original = ScaleTrainer.iteration
+
+    def poisoned(self):
+        losses = original(self)
+        calls.append(1)
+        return {**losses, "critic": torch.tensor(float("nan"))} if len(calls) == 3 else losses
+
+    monkeypatch.setattr(ScaleTrainer, "iteration", poisoned)
+    with pytest.raises(NonFiniteLossError, match="scale 0, iteration 3"):
+        trainer.run()
+
+
+def test_scale_seeds_are_independent_of_resumption():
+    assert training.scale_seed(7, 3) == training.scale_seed(7, 3)
+    assert len({training.scale_seed(7, scale) for scale in range(10)}) == 10
+    assert training.scale_seed(7, 0) != training.scale_seed(8, 0)
