@@ -27,7 +27,7 @@ from singan.images import file_sha256, load_image, save_image
 from singan.models.singan import SinGAN
 from singan.pyramid import PyramidPlan, build_pyramid, plan_pyramid
 from singan.training.cost import estimate_seconds, iteration_flops, training_flops
-from singan.training.singan import PyramidTrainer
+from singan.training.singan import PyramidTrainer, ScaleResult
 from tasks.sample import sample_images
 
 DEFAULT_ROOT = Path("Output")
@@ -154,7 +154,8 @@ def _worth_estimating(config: TrainConfig, record: RunRecord, device: torch.devi
     return device.type == "cpu" and flops > LONG_RUN_FLOPS
 
 
-def _save_scale(directory: Path, record: RunRecord, model: SinGAN, reals: list[torch.Tensor], result) -> None:
+def _save_scale(directory: Path, record: RunRecord, model: SinGAN, reals: list[torch.Tensor],
+                result: ScaleResult) -> None:
     """Weights first, then the previews, then run.json: a scale counts as done only once all are on disk."""
     scale = result.scale
     weights = checkpoint.save_scale(directory, model, scale)
@@ -182,10 +183,13 @@ def load_run(directory: str | Path, device: str = "auto", require_complete: bool
     record = checkpoint.read_record(directory)
     if require_complete and not record.complete:
         raise RunError(f"{directory} is incomplete ({len(record.scales)} of {record.num_scales} scales trained); "
-                       f"finish it with: singan train {record.input.path} --resume --out {directory.parent} "
-                       f"--name {directory.name}")
+                       f"finish it with: {resume_command(directory, record.input.path)}")
     model = checkpoint.load_model(directory, record, resolve_device(device))
     return Run(directory, record, model)
+
+
+def resume_command(directory: Path, image: str | Path) -> str:
+    return f"singan train {image} --resume --out {directory.parent} --name {directory.name}"
 
 
 def find_run(name_or_path: str | Path, out: str | Path | None = None) -> Path:
@@ -218,10 +222,9 @@ def run_summary(directory: str | Path) -> dict:
     """What `singan info` shows: settings, per-scale sizes, widths, noise amplitudes and times."""
     record = checkpoint.read_record(Path(directory))
     config = record.train_config
-    trained = {index: entry for index, entry in enumerate(record.scales)}
     scales = []
     for index, size in enumerate(record.planned_sizes):
-        entry = trained.get(index)
+        entry = record.scales[index] if index < len(record.scales) else None
         scales.append({
             "scale": index, "size": list(size), "channels": config.width(index),
             "noise_amp": entry.noise_amp if entry else None, "seconds": entry.seconds if entry else None,
@@ -241,4 +244,4 @@ def _size_text(size) -> str:
     return f"{size[1]}x{size[0]} px"
 
 
-__all__ = ["Run", "find_run", "load_run", "run_summary", "sample_run", "train_run"]
+__all__ = ["Run", "find_run", "load_run", "resume_command", "run_summary", "sample_run", "train_run"]

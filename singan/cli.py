@@ -141,8 +141,8 @@ def _report_interruption(directory: Path, image: Path) -> None:
         saved = f"{summary['trained_scales']} of {summary['num_scales']} scales are saved in {directory}"
     except SinGANError:
         saved = "nothing was saved"
-    resume = f"singan train {image} --resume --out {directory.parent} --name {directory.name}"
-    errors.print(f"interrupted: {saved}; continue with: {resume}", highlight=False, soft_wrap=True)
+    errors.print(f"interrupted: {saved}; continue with: {api.resume_command(directory, image)}",
+                 highlight=False, soft_wrap=True)
 
 
 _LOSS_LABELS = {"critic": "D", "gradient_penalty": "GP", "adversarial": "G adv", "reconstruction": "rec"}
