@@ -52,6 +52,12 @@ def test_train_output(tmp_path, image_file):
     assert (tmp_path / "named" / "run.json").exists()
 
 
+def test_train_can_print_a_time_estimate(tmp_path, image_file):
+    result = invoke("train", image_file, "--out", tmp_path, "--estimate", *TINY_FLAGS)
+    assert result.exit_code == 0
+    assert "Estimated training time: about" in result.stdout
+
+
 def test_train_quiet_prints_nothing(tmp_path, image_file):
     result = invoke("train", image_file, "--out", tmp_path, "--quiet", *TINY_FLAGS)
     assert result.exit_code == 0 and result.output == ""
