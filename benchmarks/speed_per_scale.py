@@ -18,9 +18,9 @@ import torch
 
 from report import machine_description, write_section
 from singan.config import preset
-from singan.device import describe_device, make_generator, resolve_device
+from singan.device import describe_device, make_generator, resolve_device, synchronize
 from singan.images import load_image
-from singan.models.singan import PatchCritic, ScaleGenerator, SinGAN, draw_noise, initialize
+from singan.models.singan import SinGAN, draw_noise, new_networks
 from singan.pyramid import build_pyramid, plan_pyramid
 from singan.training.cost import iteration_flops
 from singan.training.singan import ScaleTrainer
@@ -37,30 +37,19 @@ def time_scale(model: SinGAN, reals: list[torch.Tensor], scale: int, config, ite
     rng = make_generator(device, scale)
     while model.num_scales < scale:
         index = model.num_scales
-        width = config.width(index)
-        generator, critic = ScaleGenerator(3, width).to(device), PatchCritic(3, width).to(device)
-        initialize(generator, rng)
-        initialize(critic, rng)
-        model.add_scale(generator, critic, 0.1 if index else 1.0, tuple(reals[index].shape[-2:]))
-    width = config.width(scale)
-    generator, critic = ScaleGenerator(3, width).to(device), PatchCritic(3, width).to(device)
-    initialize(generator, rng)
-    initialize(critic, rng)
+        model.add_scale(*new_networks(3, config.width(index), rng), 0.1 if index else 1.0,
+                        tuple(reals[index].shape[-2:]))
+    generator, critic = new_networks(3, config.width(scale), rng)
     trainer = ScaleTrainer(model, reals[scale], generator, critic, config, rng)
     trainer.iteration()  # warm-up
-    _synchronize(device)
+    synchronize(device)
     started, done = time.perf_counter(), 0
     # Small scales take milliseconds: repeat them for at least MIN_SECONDS so the figure is stable.
     while done < iterations or time.perf_counter() - started < MIN_SECONDS:
         trainer.iteration()
         done += 1
-        _synchronize(device)
+        synchronize(device)
     return (time.perf_counter() - started) / done
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def main() -> None:

@@ -57,3 +57,9 @@ def make_generator(device: torch.device, seed: int) -> torch.Generator:
     generator = torch.Generator(device=device)
     generator.manual_seed(seed)
     return generator
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so wall-clock timings measure it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -6,7 +6,7 @@ import torch
 from singan.config import TrainConfig
 from singan.device import make_generator
 from singan.errors import NonFiniteLossError
-from singan.models.singan import PatchCritic, ScaleGenerator, SinGAN, draw_noise, initialize
+from singan.models.singan import SinGAN, draw_noise, new_networks
 from singan.pyramid import build_pyramid, plan_pyramid, upsample
 from singan.training import singan as training
 from singan.training.losses import gradient_penalty
@@ -28,10 +28,7 @@ def scale_zero_trainer(config: TrainConfig, seed: int = 0) -> ScaleTrainer:
     rng = make_generator(CPU, seed)
     model = SinGAN(3)
     model.reconstruction_noise = draw_noise(rng, 1, tuple(reals[0].shape[-2:]))
-    generator, critic = ScaleGenerator(3, 32), PatchCritic(3, 32)
-    initialize(generator, rng)
-    initialize(critic, rng)
-    return ScaleTrainer(model, reals[0], generator, critic, config, rng)
+    return ScaleTrainer(model, reals[0], *new_networks(3, 32, rng), config, rng)
 
 
 def test_every_generator_step_gets_an_adversarial_gradient_from_a_fresh_fake():

@@ -75,6 +75,15 @@ def initialize(module: nn.Module, rng: torch.Generator) -> None:
             layer.bias.zero_()
 
 
+def new_networks(image_channels: int, width: int, rng: torch.Generator) -> tuple[ScaleGenerator, PatchCritic]:
+    """A freshly initialised generator and critic on the random source's device."""
+    generator = ScaleGenerator(image_channels, width).to(rng.device)
+    critic = PatchCritic(image_channels, width).to(rng.device)
+    initialize(generator, rng)
+    initialize(critic, rng)
+    return generator, critic
+
+
 def _normal(like: torch.Tensor, mean: float, std: float, rng: torch.Generator) -> torch.Tensor:
     return torch.randn(like.shape, generator=rng, device=rng.device).mul_(std).add_(mean).to(like.device)
 

@@ -7,8 +7,8 @@ import time
 import torch
 
 from singan.config import TrainConfig
-from singan.device import make_generator
-from singan.models.singan import KERNEL_SIZE, NUM_LAYERS, PADDING, PatchCritic, ScaleGenerator, SinGAN, initialize
+from singan.device import make_generator, synchronize
+from singan.models.singan import KERNEL_SIZE, NUM_LAYERS, PADDING, SinGAN, new_networks
 from singan.pyramid import Size
 
 
@@ -58,17 +58,15 @@ def time_iteration(width: int, size: Size, device: torch.device, repeats: int = 
     rng = make_generator(device, 0)
     model = SinGAN(3).to(device)
     model.reconstruction_noise = torch.randn(1, 1, *size, generator=rng, device=device)
-    generator, critic = ScaleGenerator(3, width).to(device), PatchCritic(3, width).to(device)
-    initialize(generator, rng)
-    initialize(critic, rng)
+    generator, critic = new_networks(3, width, rng)
     real = torch.rand(1, 3, *size, generator=rng, device=device) * 2 - 1
     trainer = ScaleTrainer(model, real, generator, critic, _probe_config(width), rng)
     trainer.iteration()  # warm-up: allocations and kernel selection
-    _synchronize(device)
+    synchronize(device)
     started = time.perf_counter()
     for _ in range(repeats):
         trainer.iteration()
-    _synchronize(device)
+    synchronize(device)
     return (time.perf_counter() - started) / repeats
 
 
@@ -90,7 +88,3 @@ def estimate_seconds(config: TrainConfig, sizes: list[Size], device: torch.devic
     compute = training_flops(config, sizes, first_scale, image_channels) / throughput
     return compute + overhead_per_step * steps * config.iterations * len(scales)
 
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)

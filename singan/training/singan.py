@@ -13,7 +13,7 @@ from singan.config import TrainConfig
 from singan.device import make_generator
 from singan.errors import NonFiniteLossError
 from singan.events import EventHandler, IterationFinished, ScaleStarted, ignore
-from singan.models.singan import PatchCritic, ScaleGenerator, SinGAN, draw_noise, initialize
+from singan.models.singan import PatchCritic, ScaleGenerator, SinGAN, draw_noise, new_networks
 from singan.pyramid import upsample
 from singan.training.losses import (
     critic_wasserstein_loss,
@@ -180,10 +180,5 @@ class PyramidTrainer:
         if scale > 0 and self.config.width(scale - 1) == width:
             pair = copy.deepcopy(self.model.generators[scale - 1]), copy.deepcopy(self.model.critics[scale - 1])
             return tuple(network.requires_grad_(True).train() for network in pair)
-        device = self.reals[scale].device
-        channels = self.model.image_channels
-        generator, critic = ScaleGenerator(channels, width).to(device), PatchCritic(channels, width).to(device)
-        initialize(generator, rng)
-        initialize(critic, rng)
-        return generator, critic
+        return new_networks(self.model.image_channels, width, rng)
 
