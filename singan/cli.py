@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -57,7 +58,7 @@ def _reporting_errors(command):
         try:
             return command(*args, **kwargs)
         except SinGANError as error:
-            errors.print(f"[bold red]error:[/] {error}", markup=True, highlight=False, soft_wrap=True)
+            errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -132,7 +133,8 @@ def train(
         _report_interruption(api.run_directory(image, out, name), image)
         raise typer.Exit(130) from None
     if not quiet:
-        console.print(f"Saved to [bold]{directory}[/]. Try: singan sample {directory}", highlight=False)
+        console.print(f"Saved to [bold]{escape(str(directory))}[/]. Try: singan sample {escape(str(directory))}",
+                      highlight=False)
 
 
 def _report_interruption(directory: Path, image: Path) -> None:
@@ -141,7 +143,7 @@ def _report_interruption(directory: Path, image: Path) -> None:
         saved = f"{summary['trained_scales']} of {summary['num_scales']} scales are saved in {directory}"
     except SinGANError:
         saved = "nothing was saved"
-    errors.print(f"interrupted: {saved}; continue with: {api.resume_command(directory, image)}",
+    errors.print(escape(f"interrupted: {saved}; continue with: {api.resume_command(directory, image)}"),
                  highlight=False, soft_wrap=True)
 
 
@@ -176,7 +178,7 @@ class TrainingDisplay:
             handler(event)
 
     def _on_Notice(self, event: Notice) -> None:
-        self.progress.console.print(f"[yellow]{event.message}[/]", highlight=False)
+        self.progress.console.print(f"[yellow]{escape(event.message)}[/]", highlight=False)
 
     def _on_TrainingStarted(self, event: TrainingStarted) -> None:
         # The whole-run bar moves by arithmetic done, so its time-left estimate holds across scales.
@@ -243,13 +245,11 @@ def sample(
 ):
     """Random samples from a trained run: one PNG per seed (seed0007.png)."""
     chosen = _choose_seeds(num, seeds)
-    if batch is not None and batch < 1:
-        raise ConfigError(f"--batch must be a positive integer (got {batch})")
     loaded = api.load_run(api.find_run(run), device=device)
     paths = api.sample_run(loaded, chosen, start_scale=start_scale, scale_h=scale_h, scale_v=scale_v, out=out,
                            batch_size=batch)
     if not quiet:
-        console.print(f"Wrote {len(paths)} sample(s) to [bold]{paths[0].parent}[/]", highlight=False)
+        console.print(f"Wrote {len(paths)} sample(s) to [bold]{escape(str(paths[0].parent))}[/]", highlight=False)
 
 
 def _choose_seeds(num: int | None, seeds: str | None) -> list[int]:
@@ -274,6 +274,8 @@ def parse_seeds(text: str) -> list[int]:
         if match is None:
             raise ConfigError(f"--seeds {text!r}: expected non-negative seeds and ranges such as 0-9,12")
         first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+        if last >= 2**63:
+            raise ConfigError(f"--seeds {text!r}: seeds must be below 2**63")
         if last < first or last - first > 100_000:
             raise ConfigError(f"--seeds {text!r}: the range {part.strip()} is reversed or too long")
         seeds.extend(seed for seed in range(first, last + 1) if seed not in seeds)
@@ -293,8 +295,8 @@ def info(
         return
     status = "complete" if summary["complete"] else f"incomplete: {summary['trained_scales']} of {summary['num_scales']} scales"
     height, width = summary["image_size"]
-    console.print(f"[bold]{summary['directory']}[/] ({status})", highlight=False)
-    console.print(f"image     {summary['image']} ({width}x{height} px, "
+    console.print(f"[bold]{escape(summary['directory'])}[/] ({status})", highlight=False)
+    console.print(f"image     {escape(summary['image'])} ({width}x{height} px, "
                   f"{'grayscale' if summary['channels'] == 1 else 'RGB'})", highlight=False)
     console.print(f"trained   {_duration(summary['seconds'])} on {summary['device']}, seed {summary['seed']}, "
                   f"{summary['created']}", highlight=False)

@@ -28,6 +28,8 @@ def sample_images(model: SinGAN, seeds: list[int], *, start_scale: int = 0, scal
     for factor, flag in ((scale_h, "--scale-h"), (scale_v, "--scale-v")):
         if not (factor > 0 and factor < 64):
             raise ConfigError(f"{flag} must be a positive factor below 64 (got {factor})")
+    if batch_size is not None and batch_size < 1:
+        raise ConfigError(f"--batch must be a positive integer (got {batch_size})")
     sizes = sample_sizes(model, start_scale, scale_h, scale_v)
     batch = batch_size or default_batch_size(model.reconstruction_noise.device, sizes[-1])
     for first in range(0, len(seeds), batch):

@@ -127,6 +127,11 @@ def test_help_and_module_entry_point():
 
 # Bad input: each a clear one-line error, a non-zero exit, nothing already saved is lost.
 
+def test_error_messages_keep_brackets_in_file_names(tmp_path):
+    result = invoke("train", tmp_path / "[draft] photo.png", "--out", tmp_path)
+    assert_clean_error(result, "[draft] photo.png: no such file")
+
+
 def test_missing_image(tmp_path):
     assert_clean_error(invoke("train", tmp_path / "nope.png", "--out", tmp_path), "no such file")
 
@@ -244,6 +249,7 @@ def test_broken_runs(cli_run, breakage, fragment):
     (["--start-scale", "9"], "use 0 to 3"),
     (["--scale-h", "0"], "--scale-h"),
     (["--batch", "0"], "--batch"),
+    (["--seeds", "99999999999999999999"], "below 2**63"),
 ])
 def test_bad_sample_options(cli_run, flags, fragment):
     assert_clean_error(invoke("sample", cli_run, *flags), fragment)
