@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 from report import machine_description, write_section
 from singan.config import preset
-from singan.device import describe_device, make_generator, resolve_device, synchronize
+from singan.device import describe_device, make_generator, resolve_device
 from singan.images import load_image
 from singan.models.singan import SinGAN, draw_noise, new_networks
 from singan.pyramid import build_pyramid, plan_pyramid
-from singan.training.cost import iteration_flops
+from singan.training.cost import iteration_flops, seconds_per_iteration
 from singan.training.singan import ScaleTrainer
 
 SHARED_BALLOONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "singan-inputs" / "Images" / "balloons.png"
@@ -41,15 +40,8 @@ def time_scale(model: SinGAN, reals: list[torch.Tensor], scale: int, config, ite
                         tuple(reals[index].shape[-2:]))
     generator, critic = new_networks(3, config.width(scale), rng)
     trainer = ScaleTrainer(model, reals[scale], generator, critic, config, rng)
-    trainer.iteration()  # warm-up
-    synchronize(device)
-    started, done = time.perf_counter(), 0
     # Small scales take milliseconds: repeat them for at least MIN_SECONDS so the figure is stable.
-    while done < iterations or time.perf_counter() - started < MIN_SECONDS:
-        trainer.iteration()
-        done += 1
-        synchronize(device)
-    return (time.perf_counter() - started) / done
+    return seconds_per_iteration(trainer, iterations, MIN_SECONDS)
 
 
 def main() -> None:

@@ -61,13 +61,21 @@ def time_iteration(width: int, size: Size, device: torch.device, repeats: int = 
     generator, critic = new_networks(3, width, rng)
     real = torch.rand(1, 3, *size, generator=rng, device=device) * 2 - 1
     trainer = ScaleTrainer(model, real, generator, critic, _probe_config(width), rng)
-    trainer.iteration()  # warm-up: allocations and kernel selection
+    return seconds_per_iteration(trainer, repeats)
+
+
+def seconds_per_iteration(trainer, repeats: int, min_seconds: float = 0.0) -> float:
+    """Mean wall-clock seconds of `trainer.iteration()` after one warm-up (allocations, kernel choice),
+    over at least `repeats` iterations and `min_seconds`."""
+    device = trainer.real.device
+    trainer.iteration()
     synchronize(device)
-    started = time.perf_counter()
-    for _ in range(repeats):
+    started, done = time.perf_counter(), 0
+    while done < repeats or time.perf_counter() - started < min_seconds:
         trainer.iteration()
-    synchronize(device)
-    return (time.perf_counter() - started) / repeats
+        done += 1
+        synchronize(device)
+    return (time.perf_counter() - started) / done
 
 
 def _probe_config(width: int) -> TrainConfig:
