@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -13,7 +12,7 @@ from singan import checkpoint
 from singan.checkpoint import RunRecord
 from singan.config import TrainConfig
 from singan.device import describe_device, resolve_device
-from singan.errors import RunError
+from singan.errors import ConfigError, RunError
 from singan.events import (
     EventHandler,
     IterationFinished,
@@ -25,28 +24,20 @@ from singan.events import (
 )
 from singan.images import file_sha256, load_image, save_image
 from singan.models.singan import SinGAN
+from singan.runs import DEFAULT_ROOT, Run, find_run, load_run, resume_command
 from singan.pyramid import PyramidPlan, build_pyramid, plan_pyramid
 from singan.training.cost import estimate_seconds, iteration_flops, training_flops
 from singan.training.singan import PyramidTrainer, ScaleResult
+from tasks import super_resolution
+from tasks.animate import animate_run
+from tasks.harmonize import blend_run
+from tasks.paint import paint_run
+from tasks.retarget import retarget_run
 from tasks.sample import sample_images
 
-DEFAULT_ROOT = Path("Output")
 PREVIEW_SEED = 0
 # About three minutes of training on a 2-core CPU.
 LONG_RUN_FLOPS = 5e13
-
-
-@dataclass
-class Run:
-    """A loaded run: its directory, its record (run.json) and its trained scales."""
-
-    directory: Path
-    record: RunRecord
-    model: SinGAN
-
-    @property
-    def device(self) -> torch.device:
-        return self.model.reconstruction_noise.device
 
 
 def run_directory(image: str | Path, out: str | Path | None = None, name: str | None = None) -> Path:
@@ -102,7 +93,7 @@ def _new_run(directory: Path, image: str | Path, real: torch.Tensor, plan: Pyram
     )
     checkpoint.save_real(directory, real)
     checkpoint.write_record(directory, record)
-    return record, SinGAN(channels).to(device)
+    return record, SinGAN(channels, config.noise_padding).to(device)
 
 
 def _check_same_pyramid(directory: Path, record: RunRecord, plan: PyramidPlan) -> None:
@@ -177,28 +168,6 @@ def _save_previews(directory: Path, model: SinGAN, real: torch.Tensor, scale: in
     save_image(folder / f"scale_{scale:02d}_reconstruction.png", model.reconstruct(scale))
 
 
-def load_run(directory: str | Path, device: str = "auto", require_complete: bool = True) -> Run:
-    """Load a run for use; by default an unfinished run is an error that says how to finish it."""
-    directory = Path(directory)
-    record = checkpoint.read_record(directory)
-    if require_complete and not record.complete:
-        raise RunError(f"{directory} is incomplete ({len(record.scales)} of {record.num_scales} scales trained); "
-                       f"finish it with: {resume_command(directory, record.input.path)}")
-    model = checkpoint.load_model(directory, record, resolve_device(device))
-    return Run(directory, record, model)
-
-
-def resume_command(directory: Path, image: str | Path) -> str:
-    return f"singan train {image} --resume --out {directory.parent} --name {directory.name}"
-
-
-def find_run(name_or_path: str | Path, out: str | Path | None = None) -> Path:
-    """A run given as a directory, or as a name under the run root (Output/ by default)."""
-    path = Path(name_or_path)
-    under_root = Path(out if out is not None else DEFAULT_ROOT) / path
-    return under_root if not path.is_dir() and under_root.is_dir() else path
-
-
 def sample_run(run: Run, seeds: list[int], *, start_scale: int = 0, scale_h: float = 1.0, scale_v: float = 1.0,
                out: str | Path | None = None, batch_size: int | None = None) -> list[Path]:
     """Write one PNG per seed (seed0007.png); returns the paths."""
@@ -240,8 +209,70 @@ def run_summary(directory: str | Path) -> dict:
     }
 
 
+def harmonize_run(run: Run, picture: str | Path, mask: str | Path, scales: list[int], **options) -> list[Path]:
+    """Harmonize a naive paste: inject it at each start scale, blend by the mask grown by 7 px (see blend_run)."""
+    return blend_run(run, "harmonize", picture, mask, scales, **options)
+
+
+def edit_run(run: Run, picture: str | Path, mask: str | Path, scales: list[int], **options) -> list[Path]:
+    """Blend a rough edit into the image: as harmonize_run with the mask grown by 20 px."""
+    return blend_run(run, "edit", picture, mask, scales, **options)
+
+
+def super_resolve_run(source: str | Path, factor: float, config: TrainConfig | None = None, *,
+                      settings: dict | None = None, out: str | Path | None = None, name: str | None = None, device: str = "auto",
+                      force: bool = False, seed: int = 0, output: str | Path | None = None,
+                      on_event: EventHandler = ignore) -> list[Path]:
+    """Upscale by `factor`; returns [the SinGAN upscale, the bicubic upscale].
+
+    `source` is a trained run, or an image: then a run with the super-resolution settings on top of
+    `config` (and `settings`, field -> value, on top of those) is trained, or reused, or resumed, in
+    <out>/<name or image name + "_sr">.
+    """
+    super_resolution.check_factor(factor)
+    if checkpoint.is_run_directory(source):
+        run = load_run(source, device)
+        if not super_resolution.is_super_resolution_run(run.record.train_config):
+            on_event(Notice(f"{Path(source).name} was not trained with the super-resolution settings "
+                            f"(alpha {super_resolution.RECONSTRUCTION_WEIGHT:g}); expect a softer result"))
+    else:
+        if settings and checkpoint.is_run_directory(run_directory(source, out, name or f"{Path(source).stem}_sr")) \
+                and not force:
+            raise ConfigError("a super-resolution run of this name exists: it keeps its own settings "
+                              "(use --force to retrain it with new ones)")
+        directory = _super_resolution_training(source, factor, config, settings or {}, out, name, device, force,
+                                               on_event)
+        run = load_run(directory, device)
+    low = checkpoint.load_real(run.directory, run.record).to(run.device)
+    folder = Path(output) if output is not None else run.directory / "sr"
+    written = [folder / f"x{factor:g}.png", folder / f"x{factor:g}_bicubic.png"]
+    save_image(written[0], super_resolution.super_resolve(run.model, low, factor, seed))
+    save_image(written[1], super_resolution.bicubic(low, factor))
+    return written
+
+
+def _super_resolution_training(image: str | Path, factor: float, config: TrainConfig | None, settings: dict,
+                               out, name, device: str, force: bool, on_event: EventHandler) -> Path:
+    directory = run_directory(image, out, name or f"{Path(image).stem}_sr")
+    pixels = load_image(image)
+    if checkpoint.is_run_directory(directory) and not force:
+        record = checkpoint.read_record(directory)
+        if record.input.sha256 != file_sha256(image):
+            raise RunError(f"{directory} holds a run of another image; use --force to replace it or --name")
+        if record.complete:
+            on_event(Notice(f"using the super-resolution run in {directory}"))
+            return directory
+        on_event(Notice(f"resuming the unfinished super-resolution run in {directory}"))
+        return train_run(image, out=directory.parent, name=directory.name, device=device, resume=True,
+                         on_event=on_event)
+    trained = super_resolution.training_config(config or TrainConfig(), factor, max(pixels.shape[-2:]))
+    return train_run(image, trained.replace(**settings), out=directory.parent, name=directory.name, device=device, force=force,
+                     on_event=on_event)
+
+
 def _size_text(size) -> str:
     return f"{size[1]}x{size[0]} px"
 
 
-__all__ = ["Run", "find_run", "load_run", "resume_command", "run_summary", "sample_run", "train_run"]
+__all__ = ["Run", "animate_run", "edit_run", "find_run", "harmonize_run", "load_run", "paint_run", "resume_command",
+           "retarget_run", "run_summary", "sample_run", "super_resolve_run", "train_run"]

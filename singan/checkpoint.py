@@ -33,7 +33,8 @@ LOG_FILE = "log.jsonl"
 WEIGHTS_DIR = "weights"
 PREVIEWS_DIR = "previews"
 # What a run directory may hold; --force deletes these and nothing else.
-RUN_ENTRIES = (RECORD_FILE, REAL_FILE, LOG_FILE, WEIGHTS_DIR, PREVIEWS_DIR, "samples")
+RUN_ENTRIES = (RECORD_FILE, REAL_FILE, LOG_FILE, WEIGHTS_DIR, PREVIEWS_DIR, "samples", "retarget", "animate", "paint",
+               "harmonize", "edit", "sr")
 
 
 @dataclass
@@ -112,6 +113,10 @@ def prepare_run_directory(run_dir: Path, force: bool) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
 
 
+def is_run_directory(path: str | Path) -> bool:
+    return (Path(path) / RECORD_FILE).is_file()
+
+
 def write_record(run_dir: Path, record: RunRecord) -> None:
     atomic_write_json(run_dir / RECORD_FILE, record.to_json())
 
@@ -185,14 +190,14 @@ def _prefixed(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def load_model(run_dir: Path, record: RunRecord, device: torch.device) -> SinGAN:
     """The trained scales of a run, strictly checked against run.json, on `device`."""
-    model = SinGAN(record.input.channels)
+    model = SinGAN(record.input.channels, record.train_config.noise_padding)
     for scale, entry in enumerate(record.scales):
         tensors = _read_tensors(Path(run_dir) / entry.weights)
         generator = ScaleGenerator(record.input.channels, entry.channels)
         critic = PatchCritic(record.input.channels, entry.channels)
         expected = _prefixed("generator.", generator) | _prefixed("critic.", critic)
         if scale == 0:
-            expected["reconstruction_noise"] = torch.empty(1, 1, *entry.size)
+            expected["reconstruction_noise"] = torch.empty(1, 1, *model.noise_size(entry.size))
         _check_tensors(tensors, expected, Path(run_dir) / entry.weights)
         generator.load_state_dict(_unprefixed("generator.", tensors))
         critic.load_state_dict(_unprefixed("critic.", tensors))
@@ -231,6 +236,24 @@ def _check_tensors(found: dict[str, torch.Tensor], expected: dict[str, torch.Ten
 
 def _unprefixed(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {key[len(prefix):]: value for key, value in tensors.items() if key.startswith(prefix)}
+
+
+def save_networks(path: Path, generator: ScaleGenerator, critic: PatchCritic, extra: dict[str, torch.Tensor]) -> None:
+    """One scale's networks outside the pyramid (a task's fine-tuned scale), with tensors of its own."""
+    tensors = _prefixed("generator.", generator) | _prefixed("critic.", critic)
+    tensors |= {key: value.detach().cpu().contiguous() for key, value in extra.items()}
+    atomic_write_bytes(path, encode_tensors(tensors))
+
+
+def load_networks(path: Path, image_channels: int, width: int, extra: dict[str, torch.Tensor]
+                  ) -> tuple[ScaleGenerator, PatchCritic, dict[str, torch.Tensor]]:
+    """Read what `save_networks` wrote, strictly checked: `extra` gives the other tensors' expected shapes."""
+    tensors = _read_tensors(path)
+    generator, critic = ScaleGenerator(image_channels, width), PatchCritic(image_channels, width)
+    _check_tensors(tensors, _prefixed("generator.", generator) | _prefixed("critic.", critic) | extra, path)
+    generator.load_state_dict(_unprefixed("generator.", tensors))
+    critic.load_state_dict(_unprefixed("critic.", tensors))
+    return generator, critic, {key: tensors[key] for key in extra}
 
 
 def save_real(run_dir: Path, image: torch.Tensor) -> None:

@@ -7,6 +7,8 @@ C = 1 (grayscale).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import tempfile
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -42,10 +44,40 @@ def save_image(path: str | Path, image: torch.Tensor) -> None:
 
 
 def encode_png(image: torch.Tensor) -> bytes:
-    pixels = to_uint8(image)
-    if pixels.shape[2] == 1:
-        pixels = pixels[:, :, 0]
-    return iio.imwrite("<bytes>", pixels, extension=".png")
+    return iio.imwrite("<bytes>", _plane_or_colour(to_uint8(image)), extension=".png")
+
+
+def save_gif(path: str | Path, frames: list[torch.Tensor], fps: float) -> None:
+    """An endlessly repeating GIF of [1, C, H, W] frames in [-1, 1], atomically."""
+    pixels = np.stack([_plane_or_colour(to_uint8(frame)) for frame in frames])
+    # GIF stores frame delays in hundredths of a second.
+    data = iio.imwrite("<bytes>", pixels, extension=".gif", duration=round(1000 / fps / 10) * 10, loop=0)
+    atomic_write_bytes(Path(path), data)
+
+
+def video_available() -> bool:
+    """MP4 needs the optional imageio-ffmpeg package (pip install "singan[video]")."""
+    return importlib.util.find_spec("imageio_ffmpeg") is not None
+
+
+def save_mp4(path: str | Path, frames: list[torch.Tensor], fps: float) -> None:
+    """An H.264 MP4 (yuv420p, which needs even sides: odd ones are extended by a repeated edge)."""
+    pixels = np.stack([to_uint8(frame) for frame in frames])
+    if pixels.shape[-1] == 1:
+        pixels = np.repeat(pixels, 3, axis=-1)
+    pad_rows, pad_columns = pixels.shape[1] % 2, pixels.shape[2] % 2
+    pixels = np.pad(pixels, ((0, 0), (0, pad_rows), (0, pad_columns), (0, 0)), mode="edge")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent) as folder:
+        temporary = Path(folder) / path.name
+        iio.imwrite(temporary, pixels, extension=".mp4", plugin="FFMPEG", fps=fps, codec="libx264",
+                    macro_block_size=1, output_params=["-pix_fmt", "yuv420p"])
+        atomic_write_bytes(path, temporary.read_bytes())
+
+
+def _plane_or_colour(pixels: np.ndarray) -> np.ndarray:
+    return pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
 
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:

@@ -8,7 +8,7 @@ import torch
 
 from singan.device import make_generator
 from singan.errors import ConfigError
-from singan.models.singan import SinGAN, draw_noise
+from singan.models.singan import SinGAN
 from singan.pyramid import Size, scaled_sizes
 
 # Samples generated together on a GPU: enough to fill it, small enough for a laptop GPU's memory.
@@ -17,20 +17,24 @@ MAX_BATCH_PIXELS = 4_000_000
 
 @torch.no_grad()
 def sample_images(model: SinGAN, seeds: list[int], *, start_scale: int = 0, scale_h: float = 1.0,
-                  scale_v: float = 1.0, batch_size: int | None = None) -> Iterator[tuple[int, torch.Tensor]]:
+                  scale_v: float = 1.0, batch_size: int | None = None,
+                  size: Size | None = None) -> Iterator[tuple[int, torch.Tensor]]:
     """Yield (seed, [1, C, H, W] image) per seed; the same seed gives the same image on the same device
     with the same batch size, whatever other seeds are asked for.
 
     Scales below `start_scale` use the reconstruction noise, so the layout of the training image is
-    kept up to there. `scale_h` / `scale_v` stretch every scale's noise map, for another size or aspect.
+    kept up to there. `scale_h` / `scale_v` stretch every scale's noise map, for another size or aspect;
+    `size` (height, width), when given, sets the output size exactly and the factors from it.
     """
+    if size is not None:
+        scale_v, scale_h = size[0] / model.sizes[-1][0], size[1] / model.sizes[-1][1]
     check_start_scale(model, start_scale)
     for factor, flag in ((scale_h, "--scale-h"), (scale_v, "--scale-v")):
         if not (factor > 0 and factor < 64):
             raise ConfigError(f"{flag} must be a positive factor below 64 (got {factor})")
     if batch_size is not None and batch_size < 1:
         raise ConfigError(f"--batch must be a positive integer (got {batch_size})")
-    sizes = sample_sizes(model, start_scale, scale_h, scale_v)
+    sizes = sample_sizes(model, start_scale, scale_h, scale_v, size)
     batch = batch_size or default_batch_size(model.reconstruction_noise.device, sizes[-1])
     for first in range(0, len(seeds), batch):
         chunk = seeds[first:first + batch]
@@ -48,10 +52,14 @@ def default_batch_size(device: torch.device, size: Size) -> int:
     return max(1, min(16, MAX_BATCH_PIXELS // (size[0] * size[1])))
 
 
-def sample_sizes(model: SinGAN, start_scale: int, scale_h: float, scale_v: float) -> list[Size]:
-    """Every scale's output size. The coarsest scale's reconstruction noise has the trained size, so
-    when it is used (start_scale > 0) that scale runs at the trained size and the next one resizes."""
+def sample_sizes(model: SinGAN, start_scale: int, scale_h: float, scale_v: float,
+                 size: Size | None = None) -> list[Size]:
+    """Every scale's output size; `size`, when given, is the finest one exactly. The coarsest scale's
+    reconstruction noise has the trained size, so when it is used (start_scale > 0) that scale runs
+    at the trained size and the next one resizes."""
     sizes = scaled_sizes(model.sizes, scale_v, scale_h)
+    if size is not None:
+        sizes[-1] = tuple(size)
     if start_scale > 0:
         sizes[0] = model.sizes[0]
     return sizes
@@ -66,7 +74,7 @@ def _noises(model: SinGAN, seeds: list[int], sizes: list[Size], start_scale: int
 
 
 def _fresh_noises(model: SinGAN, rng: torch.Generator, sizes: list[Size], start_scale: int) -> list[torch.Tensor]:
-    return [draw_noise(rng, model.noise_channels(scale), sizes[scale]) for scale in range(start_scale, len(sizes))]
+    return [model.draw_noise(rng, scale, sizes[scale]) for scale in range(start_scale, len(sizes))]
 
 
 def check_start_scale(model: SinGAN, start_scale: int) -> None:

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from singan.pyramid import Size, upsample
@@ -42,8 +43,25 @@ class ScaleGenerator(nn.Module):
         self.pad = nn.ZeroPad2d(PADDING)
 
     def forward(self, noisy: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
-        """noisy = amplitude * noise + previous, [N, C, H, W]; the output has the same shape."""
-        return self.tail(self.trunk(self.pad(noisy))) + previous
+        """noisy: the output of `add_noise`, [N, C, H, W] or already padded to [N, C, H + 10, W + 10];
+        previous: [N, C, H, W]. The output has the shape of `previous`."""
+        if noisy.shape[-2:] == previous.shape[-2:]:
+            noisy = self.pad(noisy)
+        return self.tail(self.trunk(noisy)) + previous
+
+
+def add_noise(previous: torch.Tensor, noise: torch.Tensor | None, amplitude: float) -> torch.Tensor:
+    """A generator's input: the coarser image plus scaled noise.
+
+    Noise of the image's size is zero-padded by the generator with the image (the paper's model).
+    Noise drawn PADDING px larger on every side (the noise-padding variant the original trains for
+    animation) also covers that border, so the border is not a constant the generator can lock onto.
+    """
+    if noise is None:
+        return previous
+    if noise.shape[-2:] == previous.shape[-2:]:
+        return previous + amplitude * noise
+    return F.pad(previous, [PADDING] * 4) + amplitude * noise
 
 
 class PatchCritic(nn.Module):
@@ -102,9 +120,10 @@ def freeze(module: nn.Module) -> nn.Module:
 class SinGAN(nn.Module):
     """The trained scales of one model: generators, critics, noise amplitudes, reconstruction noise."""
 
-    def __init__(self, image_channels: int):
+    def __init__(self, image_channels: int, noise_padding: bool = False):
         super().__init__()
         self.image_channels = image_channels
+        self.noise_padding = noise_padding
         self.generators = nn.ModuleList()
         self.critics = nn.ModuleList()
         self.noise_amplitudes: list[float] = []
@@ -123,9 +142,27 @@ class SinGAN(nn.Module):
         self.noise_amplitudes.append(float(noise_amplitude))
         self.sizes.append(tuple(size))
 
+    def coarsest(self, count: int) -> SinGAN:
+        """A view of the `count` coarsest scales, sharing their modules (to train or retrain scale `count`)."""
+        view = SinGAN(self.image_channels, self.noise_padding)
+        view.generators = nn.ModuleList(list(self.generators[:count]))
+        view.critics = nn.ModuleList(list(self.critics[:count]))
+        view.noise_amplitudes = self.noise_amplitudes[:count]
+        view.sizes = self.sizes[:count]
+        view.reconstruction_noise = self.reconstruction_noise
+        return view
+
     def noise_channels(self, scale: int) -> int:
         """The coarsest scale draws one noise channel shared by all colours (as the paper)."""
         return 1 if scale == 0 else self.image_channels
+
+    def noise_size(self, size: Size) -> Size:
+        """The noise map's size for an output of `size`: larger by the padding with noise padding."""
+        return (size[0] + 2 * PADDING, size[1] + 2 * PADDING) if self.noise_padding else tuple(size)
+
+    def draw_noise(self, rng: torch.Generator, scale: int, size: Size, batch: int = 1) -> torch.Tensor:
+        """Fresh noise for `scale` at output size `size`, with that scale's channels and padding."""
+        return draw_noise(rng, self.noise_channels(scale), self.noise_size(size), batch)
 
     def synthesize(self, noises: Sequence[torch.Tensor | None], sizes: Sequence[Size],
                    image: torch.Tensor | None = None, first_scale: int = 0) -> torch.Tensor:
@@ -136,14 +173,21 @@ class SinGAN(nn.Module):
         coarser picture fed to the first scale, already at sizes[0] (zeros when None). Each later
         scale receives the previous output upsampled to its own size.
         """
-        if len(noises) != len(sizes):
-            raise ValueError(f"{len(noises)} noise maps for {len(sizes)} sizes")
+        scales = range(first_scale, first_scale + len(noises))
+        return self.cascade([self.generators[scale] for scale in scales],
+                            [self.noise_amplitudes[scale] for scale in scales], noises, sizes, image)
+
+    def cascade(self, generators: Sequence[nn.Module], amplitudes: Sequence[float],
+                noises: Sequence[torch.Tensor | None], sizes: Sequence[Size],
+                image: torch.Tensor | None = None) -> torch.Tensor:
+        """`synthesize` with the generators given explicitly (super-resolution repeats the finest one)."""
+        if not len(generators) == len(amplitudes) == len(noises) == len(sizes):
+            raise ValueError(f"{len(generators)} generators, {len(amplitudes)} amplitudes, "
+                             f"{len(noises)} noise maps and {len(sizes)} sizes")
         current = image if image is not None else self._zeros(noises, sizes[0])
-        for offset, (noise, size) in enumerate(zip(noises, sizes)):
-            scale = first_scale + offset
+        for offset, (generator, amplitude, noise, size) in enumerate(zip(generators, amplitudes, noises, sizes)):
             previous = upsample(current, size) if offset > 0 else current
-            noisy = previous if noise is None else previous + self.noise_amplitudes[scale] * noise
-            current = self.generators[scale](noisy, previous)
+            current = generator(add_noise(previous, noise, amplitude), previous)
         return current
 
     def reconstruction_noises(self, first_scale: int = 0, last_scale: int | None = None) -> list:

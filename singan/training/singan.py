@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +14,7 @@ from singan.config import TrainConfig
 from singan.device import make_generator
 from singan.errors import NonFiniteLossError
 from singan.events import EventHandler, IterationFinished, ScaleStarted, ignore
-from singan.models.singan import PatchCritic, ScaleGenerator, SinGAN, draw_noise, new_networks
+from singan.models.singan import PatchCritic, ScaleGenerator, SinGAN, add_noise, new_networks
 from singan.pyramid import upsample
 from singan.training.losses import (
     critic_wasserstein_loss,
@@ -42,8 +43,11 @@ class ScaleTrainer:
     """Trains one scale's generator and critic; the coarser scales of `model` are frozen."""
 
     def __init__(self, model: SinGAN, real: torch.Tensor, generator: ScaleGenerator, critic: PatchCritic,
-                 config: TrainConfig, rng: torch.Generator):
+                 config: TrainConfig, rng: torch.Generator,
+                 condition: Callable[[torch.Tensor], torch.Tensor] | None = None):
+        """`condition` maps every coarser image before this scale sees it (paint's colour quantisation)."""
         self.model, self.real, self.config, self.rng = model, real, config, rng
+        self.condition = condition
         self.scale = model.num_scales
         self.size = tuple(real.shape[-2:])
         self.generator, self.critic = generator.train(), critic.train()
@@ -53,7 +57,8 @@ class ScaleTrainer:
         self.noise_amplitude = self._noise_amplitude()
         self.reconstruction_input = self.reconstruction_previous
         if self.scale == 0:
-            self.reconstruction_input = self.reconstruction_previous + self.noise_amplitude * model.reconstruction_noise
+            self.reconstruction_input = add_noise(self.reconstruction_previous, model.reconstruction_noise,
+                                                  self.noise_amplitude)
 
     def _noise_amplitude(self) -> float:
         """1 at the coarsest scale; above it, a fraction of how far the upsampled reconstruction is from real."""
@@ -67,18 +72,17 @@ class ScaleTrainer:
         """The frozen scales' output for `noises`, upsampled to this scale (zeros at the coarsest)."""
         if self.scale == 0:
             return torch.zeros_like(self.real)
-        coarser = self.model.synthesize(noises, self.model.sizes)
-        return upsample(coarser, self.size)
+        coarser = upsample(self.model.synthesize(noises, self.model.sizes), self.size)
+        return coarser if self.condition is None else self.condition(coarser)
 
     def random_previous(self) -> torch.Tensor:
-        noises = [draw_noise(self.rng, self.model.noise_channels(scale), size)
-                  for scale, size in enumerate(self.model.sizes)]
+        noises = [self.model.draw_noise(self.rng, scale, size) for scale, size in enumerate(self.model.sizes)]
         return self._coarser_image(noises)
 
     def critic_step(self, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
         """One WGAN-GP update of the critic on a fresh coarser sample; returns the generator's input."""
         previous = self.random_previous()
-        noisy = previous + self.noise_amplitude * noise
+        noisy = add_noise(previous, noise, self.noise_amplitude)
         with torch.no_grad():
             fake = self.generator(noisy, previous)
         real_scores = self.critic(self.real)
@@ -111,7 +115,7 @@ class ScaleTrainer:
 
     def iteration(self) -> dict:
         """Critic steps then generator steps; one noise map per iteration, as the original."""
-        noise = draw_noise(self.rng, self.model.noise_channels(self.scale), self.size)
+        noise = self.model.draw_noise(self.rng, self.scale, self.size)
         for _ in range(self.config.critic_steps):
             noisy, previous, critic_losses = self.critic_step(noise)
         for _ in range(self.config.generator_steps):
@@ -167,7 +171,7 @@ class PyramidTrainer:
         rng = make_generator(real.device, scale_seed(self.config.seed, scale))
         generator, critic = self._networks(scale, rng)
         if scale == 0:
-            self.model.reconstruction_noise = draw_noise(rng, self.model.noise_channels(0), tuple(real.shape[-2:]))
+            self.model.reconstruction_noise = self.model.draw_noise(rng, 0, tuple(real.shape[-2:]))
         trainer = ScaleTrainer(self.model, real, generator, critic, self.config, rng)
         self.emit(ScaleStarted(scale, len(self.reals), trainer.size, self.config.width(scale), self.config.iterations))
         result = trainer.run(self.emit)

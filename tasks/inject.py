@@ -1,0 +1,85 @@
+"""Injection: a picture enters the pyramid at one scale and the finer scales add the training image's detail.
+
+Paint-to-image, harmonization and editing all start this way (SinGAN section 4).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from singan.device import make_generator
+from singan.errors import ConfigError
+from singan.events import EventHandler, Notice, ignore
+from singan.images import load_image
+from singan.models.singan import SinGAN
+from singan.pyramid import Size, resize, upsample
+
+
+def check_injection_scale(model: SinGAN, scale: int) -> None:
+    """The coarsest scale was trained on an empty canvas, so injection starts at 1 or finer."""
+    if model.num_scales < 2:
+        raise ConfigError("the run has a single scale: there is no scale to inject a picture into")
+    if not 1 <= scale < model.num_scales:
+        raise ConfigError(f"--start-scale {scale} is outside the pyramid: use 1 to {model.num_scales - 1}")
+
+
+def fit_to_run(picture: torch.Tensor, model: SinGAN, what: str) -> tuple[torch.Tensor, str | None]:
+    """The picture at the run's finest size, in the run's colour mode, and a message when it had to change."""
+    picture = match_channels(picture, model.image_channels)
+    size = model.sizes[-1]
+    if tuple(picture.shape[-2:]) == tuple(size):
+        return picture, None
+    height, width = picture.shape[-2:]
+    message = f"{what} is {width}x{height} px: resized to the run's {size[1]}x{size[0]} px"
+    if abs(width / height - size[1] / size[0]) > 0.02 * size[1] / size[0]:
+        message += " (its aspect ratio differs, so it is stretched)"
+    return upsample(picture, size), message
+
+
+def match_channels(picture: torch.Tensor, channels: int) -> torch.Tensor:
+    """RGB for an RGB run (gray is repeated), luminance for a grayscale run."""
+    if picture.shape[1] == channels:
+        return picture
+    if channels == 3:
+        return picture.expand(-1, 3, -1, -1).clone()
+    weights = torch.tensor([0.299, 0.587, 0.114], device=picture.device).view(1, 3, 1, 1)
+    return (picture * weights).sum(dim=1, keepdim=True)
+
+
+def coarse_input(picture: torch.Tensor, sizes: list[Size], scale: int) -> torch.Tensor:
+    """The picture as scale `scale` sees a coarser image: shrunk to the next coarser size, then upsampled."""
+    return upsample(resize(picture, sizes[scale - 1]), sizes[scale])
+
+
+@torch.no_grad()
+def inject(model: SinGAN, picture: torch.Tensor, scale: int, seed: int) -> torch.Tensor:
+    """Run scales `scale` .. finest on the picture (at the run's finest size) with fresh noise from `seed`."""
+    check_injection_scale(model, scale)
+    rng = make_generator(picture.device, seed)
+    sizes = model.sizes[scale:]
+    noises = [model.draw_noise(rng, scale + offset, size) for offset, size in enumerate(sizes)]
+    return model.synthesize(noises, sizes, image=coarse_input(picture, model.sizes, scale), first_scale=scale)
+
+
+def with_scale_replaced(model: SinGAN, scale: int, generator: nn.Module, noise_amplitude: float) -> SinGAN:
+    """A view of `model` whose generator at `scale` is another one (a fine-tuned scale); shares the rest."""
+    view = model.coarsest(model.num_scales)
+    view.generators[scale] = generator
+    view.noise_amplitudes[scale] = float(noise_amplitude)
+    return view
+
+
+def load_picture(path: str | Path, model: SinGAN, what: str, on_event: EventHandler = ignore) -> torch.Tensor:
+    """A painting or reference from a file, at the run's finest size and colour mode, on its device."""
+    picture = load_image(path).to(model.reconstruction_noise.device)
+    fitted, message = fit_to_run(picture, model, f"{what} {Path(path).name}")
+    if message:
+        on_event(Notice(message))
+    return fitted
+
+
+def output_folder(run_dir: Path, task: str, out: str | Path | None) -> Path:
+    return Path(out) if out is not None else Path(run_dir) / task

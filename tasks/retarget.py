@@ -1,0 +1,44 @@
+"""Retargeting: samples of an exact size and aspect, from any start scale."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from singan.errors import ConfigError
+from singan.images import save_image
+from singan.runs import Run
+from singan.models.singan import SinGAN
+from singan.pyramid import Size
+from tasks.sample import sample_images
+
+MAX_STRETCH = 64  # per side, against the training size: beyond it the coarsest scale is a few pixels or huge
+
+
+def check_size(model: SinGAN, size: Size) -> None:
+    trained = model.sizes[-1]
+    for value, base, side in ((size[0], trained[0], "height"), (size[1], trained[1], "width")):
+        if not (isinstance(value, int) and 1 <= value < MAX_STRETCH * base):
+            raise ConfigError(f"--size: the {side} must be a whole number of pixels from 1 to "
+                              f"{MAX_STRETCH * base - 1} (the run's is {base}; got {value})")
+
+
+def retarget_images(model: SinGAN, size: Size, seeds: list[int], *, start_scale: int = 0,
+                    batch_size: int | None = None) -> Iterator[tuple[int, torch.Tensor]]:
+    """Yield (seed, image of exactly `size` (height, width)): every scale's noise stretched to the new aspect."""
+    check_size(model, size)
+    return sample_images(model, seeds, start_scale=start_scale, size=tuple(size), batch_size=batch_size)
+
+
+def retarget_run(run: Run, size: Size, seeds: list[int], *, start_scale: int = 0, out: str | Path | None = None,
+                 batch_size: int | None = None) -> list[Path]:
+    """One PNG per seed in RUN/retarget/<H>x<W>_start<k>/ (or `out`)."""
+    folder = Path(out) if out is not None else run.directory / "retarget" / f"{size[0]}x{size[1]}_start{start_scale}"
+    written = []
+    for seed, image in retarget_images(run.model, size, seeds, start_scale=start_scale, batch_size=batch_size):
+        path = folder / f"seed{seed:04d}.png"
+        save_image(path, image)
+        written.append(path)
+    return written

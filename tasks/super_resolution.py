@@ -1,0 +1,75 @@
+"""Super-resolution: upsample step by step, each step refined by the finest generator (SinGAN section 4).
+
+A run made for it is trained on the low-resolution image with a heavier reconstruction weight and a
+pyramid factor equal to one upsampling step, so the finest generator learns exactly the step it repeats.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from singan.config import TrainConfig
+from singan.device import make_generator
+from singan.errors import ConfigError
+from singan.models.singan import SinGAN
+from singan.pyramid import Size, resize, upsample
+
+RECONSTRUCTION_WEIGHT = 100.0  # alpha for super-resolution runs (10 for the others)
+MIN_SIZE = 18  # the original's coarsest short side for super-resolution runs
+NOMINAL_STEP = 2 ** (1 / 3)  # about 1.26: three steps per doubling, six for x4
+MAX_FACTOR = 16
+
+
+def check_factor(factor: float) -> None:
+    if not (isinstance(factor, (int, float)) and math.isfinite(factor) and 1 <= factor <= MAX_FACTOR):
+        raise ConfigError(f"--factor must be from 1 to {MAX_FACTOR} (got {factor})")
+
+
+def upsampling_steps(factor: float) -> tuple[int, float]:
+    """(number of steps, factor per step): steps of about 2 ** (1/3), exactly `factor` in all."""
+    check_factor(factor)
+    steps = max(1, round(math.log(factor) / math.log(NOMINAL_STEP)))
+    return steps, factor ** (1 / steps)
+
+
+def training_config(base: TrainConfig, factor: float, long_side: int) -> TrainConfig:
+    """The super-resolution settings on top of `base`: alpha 100, the pyramid factor of one step, coarsest
+    short side 18 px, and no shrinking of the low-resolution image."""
+    _, step = upsampling_steps(factor)
+    return base.replace(reconstruction_weight=RECONSTRUCTION_WEIGHT, scale_factor=1 / step, min_size=MIN_SIZE,
+                        max_size=max(long_side, base.min_size + 1))
+
+
+def is_super_resolution_run(config: TrainConfig) -> bool:
+    return config.reconstruction_weight >= RECONSTRUCTION_WEIGHT
+
+
+def output_size(size: Size, factor: float) -> Size:
+    return (round(size[0] * factor), round(size[1] * factor))
+
+
+def step_sizes(size: Size, factor: float) -> list[Size]:
+    """The image's size after every step, the last exactly `output_size`."""
+    steps, step = upsampling_steps(factor)
+    sizes = [(math.ceil(size[0] * step ** index - 1e-6), math.ceil(size[1] * step ** index - 1e-6))
+             for index in range(1, steps)]
+    return sizes + [output_size(size, factor)]
+
+
+@torch.no_grad()
+def super_resolve(model: SinGAN, image: torch.Tensor, factor: float, seed: int = 0) -> torch.Tensor:
+    """`image` [1, C, h, w] upsampled by `factor`: each step bicubic, then the finest generator with fresh noise."""
+    sizes = step_sizes(tuple(image.shape[-2:]), factor)
+    finest = model.num_scales - 1
+    rng = make_generator(image.device, seed)
+    noises = [model.draw_noise(rng, finest, size) for size in sizes]
+    generators = [model.generators[finest]] * len(sizes)
+    amplitudes = [model.noise_amplitudes[finest]] * len(sizes)
+    return model.cascade(generators, amplitudes, noises, sizes, image=upsample(image, sizes[0]))
+
+
+def bicubic(image: torch.Tensor, factor: float) -> torch.Tensor:
+    """The plain bicubic upscale to the same size, for comparison."""
+    return resize(image, output_size(tuple(image.shape[-2:]), factor)).clamp(-1, 1)
