@@ -20,7 +20,7 @@ from singan.config import preset
 from singan.device import describe_device, make_generator, resolve_device
 from singan.images import load_image
 from singan.models.singan import SinGAN, draw_noise, new_networks
-from singan.pyramid import build_pyramid, plan_pyramid
+from singan.pyramid import build_pyramid, plan_for
 from singan.training.cost import iteration_flops, seconds_per_iteration
 from singan.training.singan import ScaleTrainer
 
@@ -58,7 +58,7 @@ def main() -> None:
     image = load_image(arguments.image)
     if image.shape[1] != 3:
         raise SystemExit("the benchmark expects an RGB image")
-    plan = plan_pyramid(*image.shape[-2:], config.min_size, config.max_size, config.scale_factor)
+    plan = plan_for(*image.shape[-2:], config)
     reals = build_pyramid(image.to(device), plan)
     model = SinGAN(3).to(device)
     model.reconstruction_noise = draw_noise(make_generator(device, 0), 1, plan.sizes[0])

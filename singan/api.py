@@ -25,7 +25,7 @@ from singan.events import (
 from singan.images import file_sha256, load_image, save_image
 from singan.models.singan import SinGAN
 from singan.runs import DEFAULT_ROOT, Run, find_run, load_run, resume_command
-from singan.pyramid import PyramidPlan, build_pyramid, plan_pyramid
+from singan.pyramid import PyramidPlan, build_pyramid, plan_for
 from singan.training.cost import estimate_seconds, iteration_flops, training_flops
 from singan.training.singan import PyramidTrainer, ScaleResult
 from tasks import super_resolution
@@ -60,7 +60,7 @@ def train_run(image: str | Path, config: TrainConfig | None = None, *, out: str 
         config = record.train_config
     else:
         config = _with_seed((config or TrainConfig()).validate())
-    plan = plan_pyramid(*pixels.shape[-2:], config.min_size, config.max_size, config.scale_factor)
+    plan = plan_for(*pixels.shape[-2:], config)
     if plan.shrunk:
         on_event(Notice(f"{Path(image).name} is {_size_text(plan.input_size)}: shrunk to "
                         f"{_size_text(plan.finest)} to fit --max-size {config.max_size}"))
@@ -209,12 +209,14 @@ def run_summary(directory: str | Path) -> dict:
     }
 
 
-def harmonize_run(run: Run, picture: str | Path, mask: str | Path, scales: list[int], **options) -> list[Path]:
-    """Harmonize a naive paste: inject it at each start scale, blend by the mask grown by 7 px (see blend_run)."""
+def harmonize_run(run: Run, picture: str | Path, mask: str | Path | None, scales: list[int],
+                  **options) -> list[Path]:
+    """Harmonize a naive paste: inject it at each start scale, blend by the mask grown by 7 px and blurred
+    (sigma 5); options: seed, radius, sigma, out, on_event (see tasks.harmonize.blend_run)."""
     return blend_run(run, "harmonize", picture, mask, scales, **options)
 
 
-def edit_run(run: Run, picture: str | Path, mask: str | Path, scales: list[int], **options) -> list[Path]:
+def edit_run(run: Run, picture: str | Path, mask: str | Path | None, scales: list[int], **options) -> list[Path]:
     """Blend a rough edit into the image: as harmonize_run with the mask grown by 20 px."""
     return blend_run(run, "edit", picture, mask, scales, **options)
 
@@ -245,7 +247,8 @@ def super_resolve_run(source: str | Path, factor: float, config: TrainConfig | N
         run = load_run(directory, device)
     low = checkpoint.load_real(run.directory, run.record).to(run.device)
     folder = Path(output) if output is not None else run.directory / "sr"
-    written = [folder / f"x{factor:g}.png", folder / f"x{factor:g}_bicubic.png"]
+    stem = f"{Path(run.record.input.path).stem}_x{factor:g}"
+    written = [folder / f"{stem}.png", folder / f"{stem}_bicubic.png"]
     save_image(written[0], super_resolution.super_resolve(run.model, low, factor, seed))
     save_image(written[1], super_resolution.bicubic(low, factor))
     return written
@@ -265,7 +268,7 @@ def _super_resolution_training(image: str | Path, factor: float, config: TrainCo
         on_event(Notice(f"resuming the unfinished super-resolution run in {directory}"))
         return train_run(image, out=directory.parent, name=directory.name, device=device, resume=True,
                          on_event=on_event)
-    trained = super_resolution.training_config(config or TrainConfig(), factor, max(pixels.shape[-2:]))
+    trained = super_resolution.training_config(config or TrainConfig(), factor, tuple(pixels.shape[-2:]))
     return train_run(image, trained.replace(**settings), out=directory.parent, name=directory.name, device=device, force=force,
                      on_event=on_event)
 

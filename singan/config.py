@@ -39,6 +39,8 @@ class TrainConfig:
     base_channels: int = _setting(32, "channels of the coarsest scales")
     max_channels: int = _setting(128, "upper bound of the channels")
     channels_double_every: int = _setting(4, "the channels double every this many scales")
+    exact_scale_factor: bool = _setting(False, "keep --scale-factor as given (the coarsest short side is then at "
+                                               "least --min-size) instead of recomputing it to fit exactly")
     noise_padding: bool = _setting(False, "draw noise over the generator's padded border too (the variant the "
                                           "original trains for animation)")
     seed: int | None = _setting(None, "random seed (default: a random one, recorded in run.json)")
@@ -103,7 +105,8 @@ def _problems(config: TrainConfig) -> list[str]:
         require(config.min_size >= SMALLEST_SCALE, "min_size",
                 f"at least {SMALLEST_SCALE} px (the critic's receptive field)")
         require(config.max_size >= config.min_size, "max_size", f"at least --min-size ({config.min_size})")
-    require(isinstance(config.noise_padding, bool), "noise_padding", "true or false")
+    for name in ("noise_padding", "exact_scale_factor"):
+        require(isinstance(getattr(config, name), bool), name, "true or false")
     if config.seed is not None:
         require(isinstance(config.seed, int) and 0 <= config.seed < 2**63, "seed",
                 "an integer in [0, 2**63)")

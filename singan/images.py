@@ -72,7 +72,7 @@ def save_mp4(path: str | Path, frames: list[torch.Tensor], fps: float) -> None:
     with tempfile.TemporaryDirectory(dir=path.parent) as folder:
         temporary = Path(folder) / path.name
         iio.imwrite(temporary, pixels, extension=".mp4", plugin="FFMPEG", fps=fps, codec="libx264",
-                    macro_block_size=1, output_params=["-pix_fmt", "yuv420p"])
+                    macro_block_size=1, pixelformat="yuv420p")
         atomic_write_bytes(path, temporary.read_bytes())
 
 

@@ -38,25 +38,41 @@ class PyramidPlan:
 
 
 def plan_pyramid(height: int, width: int, min_size: int = 25, max_size: int = 250,
-                 scale_factor: float = 0.75) -> PyramidPlan:
-    """The original SinGAN rule: shrink to `max_size`, then scales down to a short side of `min_size`."""
+                 scale_factor: float = 0.75, exact_factor: bool = False) -> PyramidPlan:
+    """The original SinGAN rule: shrink to `max_size`, then scales down to a short side of `min_size`.
+
+    The original recomputes the factor so that the coarsest short side is exactly `min_size`. With
+    `exact_factor` the factor is kept as given and the coarsest short side is the smallest one, at
+    least `min_size`, that whole steps of it reach (what super-resolution needs: one step per scale).
+    """
     if height < 1 or width < 1:
         raise InputImageError(f"the image has a zero dimension ({height}x{width})")
     short, long = min(height, width), max(height, width)
-    num_scales = _ceil(math.log(min_size / short) / math.log(scale_factor)) + 1
-    skipped = _ceil(math.log(min(max_size, long) / long) / math.log(scale_factor))
-    stop = num_scales - skipped
     shrink = min(max_size / long, 1.0)
     finest = (_ceil(height * shrink), _ceil(width * shrink))
     finest_short = min(finest)
-    if finest_short <= min_size or stop < 1:
+    if exact_factor:
+        stop = math.floor(math.log(min_size / finest_short) / math.log(scale_factor) + _ROUNDING_SLACK)
+        smallest = math.ceil(min_size / scale_factor)
+    else:
+        num_scales = _ceil(math.log(min_size / short) / math.log(scale_factor)) + 1
+        skipped = _ceil(math.log(min(max_size, long) / long) / math.log(scale_factor))
+        stop = num_scales - skipped
+        smallest = min_size + 1
+    if finest_short < smallest or stop < 1:
         reason = f"shrunk to {finest[0]}x{finest[1]} by --max-size {max_size}, " if shrink < 1 else ""
         raise InputImageError(
             f"the image ({height}x{width}, {reason}short side {finest_short} px) is too small for "
-            f"--min-size {min_size}: the short side must be larger than that")
-    factor = (min_size / finest_short) ** (1 / stop)
+            f"--min-size {min_size}: the short side must be at least {smallest} px")
+    factor = scale_factor if exact_factor else (min_size / finest_short) ** (1 / stop)
     sizes = tuple(_scaled(finest, factor ** (stop - scale)) for scale in range(stop + 1))
     return PyramidPlan(input_size=(height, width), sizes=sizes, scale_factor=factor)
+
+
+def plan_for(height: int, width: int, config) -> PyramidPlan:
+    """The pyramid a TrainConfig asks for, for an image of height x width."""
+    return plan_pyramid(height, width, config.min_size, config.max_size, config.scale_factor,
+                        config.exact_scale_factor)
 
 
 def scaled_sizes(sizes: tuple[Size, ...] | list[Size], vertical: float, horizontal: float) -> list[Size]:

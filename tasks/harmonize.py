@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import torch
 from skimage.filters import gaussian
-from skimage.morphology import binary_dilation, disk
+from skimage.morphology import dilation, disk
 
-from singan.errors import InputImageError
-from singan.events import EventHandler, ignore
+from singan.errors import ConfigError, InputImageError
+from singan.events import EventHandler, Notice, ignore
 from singan.images import load_image, save_image
 from singan.models.singan import SinGAN
 from singan.pyramid import Size, upsample
@@ -22,10 +23,16 @@ HARMONIZE_RADIUS = 7
 EDIT_RADIUS = 20
 BLUR_SIGMA = 5.0
 RADIUS = {"harmonize": HARMONIZE_RADIUS, "edit": EDIT_RADIUS}
+# A mask may be drawn at another resolution than its picture, but not for another framing.
+ASPECT_TOLERANCE = 0.02
 
 
 def binary_mask(mask: torch.Tensor, name: str = "the mask") -> torch.Tensor:
-    """A mask image in [-1, 1] (any channels) -> [1, 1, H, W] bool; white marks the region to redo."""
+    """A mask image in [-1, 1] (any channels) -> [1, 1, H, W] bool; white marks the region to redo.
+
+    Colour masks are converted by their mean; anything brighter than mid-gray is selected (the
+    original takes any non-zero pixel, which makes JPEG noise part of the mask).
+    """
     selected = mask.mean(dim=1, keepdim=True) > 0
     if not selected.any():
         raise InputImageError(f"{name} is empty (all black): paint the region to blend in white")
@@ -35,17 +42,28 @@ def binary_mask(mask: torch.Tensor, name: str = "the mask") -> torch.Tensor:
 
 
 def soft_mask(selected: torch.Tensor, radius: int, sigma: float = BLUR_SIGMA) -> torch.Tensor:
-    """Dilate by a disk of `radius`, blur by `sigma`, rescale to [0, 1]: 0 exactly where the input is kept."""
+    """Dilate by a disk of `radius`, blur by `sigma`, rescale to [0, 1]: 0 exactly where the input is kept.
+
+    The Gaussian is cut at 4 sigma (a square support), so pixels farther than radius + 4 sigma from the
+    mask along rows or columns, or more than radius + 4 sigma * sqrt(2) away in any direction, keep the input.
+    """
     pixels = selected[0, 0].cpu().numpy()
-    grown = binary_dilation(pixels, disk(radius)).astype(np.float64)
-    blurred = gaussian(grown, sigma=sigma)
-    blurred[blurred < 1e-6] = 0  # the Gaussian's far tail: keep the input exactly there
+    grown = dilation(pixels, disk(radius)).astype(np.float64) if radius > 0 else pixels.astype(np.float64)
+    blurred = gaussian(grown, sigma=sigma, truncate=4.0) if sigma > 0 else grown
+    blurred[blurred < 1e-6] = 0  # rounding dust of the Gaussian: keep the input exactly there
     low, high = blurred.min(), blurred.max()
     if high <= low:
-        raise InputImageError(f"the mask, grown by {radius} px, covers the whole picture: "
-                              f"it must leave part of it untouched")
+        raise InputImageError(f"the mask, grown by {radius} px, covers the whole picture: it must leave part of "
+                              f"it untouched (a smaller --dilate grows it less)")
     soft = (blurred - low) / (high - low)
     return torch.from_numpy(soft.astype(np.float32))[None, None].to(selected.device)
+
+
+def check_mask_shape(radius: int, sigma: float) -> None:
+    if not (isinstance(radius, int) and 0 <= radius <= 1000):
+        raise ConfigError(f"--dilate must be a whole number of pixels from 0 to 1000 (got {radius})")
+    if not (math.isfinite(sigma) and 0 <= sigma <= 1000):
+        raise ConfigError(f"--blur must be from 0 to 1000 pixels (got {sigma})")
 
 
 @torch.no_grad()
@@ -55,25 +73,50 @@ def blend_injected(model: SinGAN, picture: torch.Tensor, mask: torch.Tensor, sca
     return (1 - mask) * picture + mask * generated
 
 
-def load_mask(path: str | Path, reference_size: Size, model: SinGAN, radius: int) -> torch.Tensor:
+def default_mask_path(picture_path: str | Path) -> Path:
+    """Where the original looks for a picture's mask: <name>_mask.<ext> beside it."""
+    picture_path = Path(picture_path)
+    return picture_path.with_name(f"{picture_path.stem}_mask{picture_path.suffix}")
+
+
+def load_mask(path: str | Path, reference_size: Size, model: SinGAN, radius: int, sigma: float = BLUR_SIGMA,
+              on_event: EventHandler = ignore) -> torch.Tensor:
     """The soft blending mask at the run's size from a mask file made for the reference picture."""
     mask = load_image(path)
-    if tuple(mask.shape[-2:]) != tuple(reference_size):
-        raise InputImageError(f"{path}: the mask is {mask.shape[-1]}x{mask.shape[-2]} px but the picture is "
-                              f"{reference_size[1]}x{reference_size[0]} px; they must match")
-    mask = upsample(mask.to(model.reconstruction_noise.device), model.sizes[-1])
-    return soft_mask(binary_mask(mask, f"{path}: the mask"), radius)
+    height, width = mask.shape[-2:]
+    if (height, width) != tuple(reference_size):
+        aspect, reference_aspect = width / height, reference_size[1] / reference_size[0]
+        if abs(aspect - reference_aspect) > ASPECT_TOLERANCE * reference_aspect:
+            raise InputImageError(f"{path}: the mask is {width}x{height} px but the picture is "
+                                  f"{reference_size[1]}x{reference_size[0]} px; their shapes must match")
+    size = model.sizes[-1]
+    if (height, width) != tuple(size):
+        on_event(Notice(f"the mask {Path(path).name} is {width}x{height} px: resized to the run's "
+                        f"{size[1]}x{size[0]} px"))
+    mask = upsample(mask.to(model.reconstruction_noise.device), size)
+    return soft_mask(binary_mask(mask, f"{path}: the mask"), radius, sigma)
 
 
-def blend_run(run: Run, task: str, picture_path: str | Path, mask_path: str | Path, scales: list[int], *,
-              seed: int = 0, out: str | Path | None = None, on_event: EventHandler = ignore) -> list[Path]:
-    """`task` "harmonize" or "edit": one output per start scale, <picture>_start<n>.png, plus the mask used."""
+def blend_run(run: Run, task: str, picture_path: str | Path, mask_path: str | Path | None, scales: list[int], *,
+              seed: int = 0, radius: int | None = None, sigma: float = BLUR_SIGMA, out: str | Path | None = None,
+              on_event: EventHandler = ignore) -> list[Path]:
+    """`task` "harmonize" or "edit": one output per start scale, <picture>_start<n>.png, plus the mask used.
+
+    `mask_path` None means <picture>_mask.<ext> beside the picture; `radius` None is the task's own.
+    """
     model = run.model
+    radius = RADIUS[task] if radius is None else radius
+    check_mask_shape(radius, sigma)
     for scale in scales:
         check_injection_scale(model, scale)
+    mask_path = _existing_mask(picture_path, mask_path)
     reference_size = tuple(load_image(picture_path).shape[-2:])
-    mask = load_mask(mask_path, reference_size, model, RADIUS[task])
-    picture = load_picture(picture_path, model, "the picture", on_event)
+    # Notices wait until every input is known to be good: an error is the only line a failure prints.
+    notices = []
+    mask = load_mask(mask_path, reference_size, model, radius, sigma, notices.append)
+    picture = load_picture(picture_path, model, "the picture", notices.append)
+    for notice in notices:
+        on_event(notice)
     folder = output_folder(run.directory, task, out)
     stem = Path(picture_path).stem
     written = []
@@ -83,3 +126,12 @@ def blend_run(run: Run, task: str, picture_path: str | Path, mask_path: str | Pa
         written.append(path)
     save_image(folder / f"{stem}_mask_used.png", mask * 2 - 1)
     return written
+
+
+def _existing_mask(picture_path: str | Path, mask_path: str | Path | None) -> Path:
+    if mask_path is not None:
+        return Path(mask_path)
+    guess = default_mask_path(picture_path)
+    if not guess.is_file():
+        raise InputImageError(f"no mask: give --mask, or put it beside the picture as {guess}")
+    return guess

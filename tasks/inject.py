@@ -5,6 +5,7 @@ Paint-to-image, harmonization and editing all start this way (SinGAN section 4).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -55,13 +56,20 @@ def coarse_input(picture: torch.Tensor, sizes: list[Size], scale: int) -> torch.
 
 
 @torch.no_grad()
-def inject(model: SinGAN, picture: torch.Tensor, scale: int, seed: int) -> torch.Tensor:
-    """Run scales `scale` .. finest on the picture (at the run's finest size) with fresh noise from `seed`."""
+def inject(model: SinGAN, picture: torch.Tensor, scale: int, seed: int,
+           condition: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    """Run scales `scale` .. finest on the picture (at the run's finest size) with fresh noise from `seed`.
+
+    `condition` maps the coarse input the way the scale was trained to see it (paint's quantisation).
+    """
     check_injection_scale(model, scale)
     rng = make_generator(picture.device, seed)
     sizes = model.sizes[scale:]
     noises = [model.draw_noise(rng, scale + offset, size) for offset, size in enumerate(sizes)]
-    return model.synthesize(noises, sizes, image=coarse_input(picture, model.sizes, scale), first_scale=scale)
+    coarse = coarse_input(picture, model.sizes, scale)
+    if condition is not None:
+        coarse = condition(coarse)
+    return model.synthesize(noises, sizes, image=coarse, first_scale=scale)
 
 
 def with_scale_replaced(model: SinGAN, scale: int, generator: nn.Module, noise_amplitude: float) -> SinGAN:

@@ -119,10 +119,13 @@ def _load_finetuned(path: Path, model: SinGAN, width: int, colours: int):
 @torch.no_grad()
 def paint(model: SinGAN, painting: torch.Tensor, scale: int, seed: int,
           centres: torch.Tensor | None = None) -> torch.Tensor:
-    """The painting (at the run's finest size) injected at `scale`; quantised to `centres` when given."""
-    if centres is not None:
-        painting = quantize(painting, centres)
-    return inject(model, painting, scale, seed)
+    """The painting (at the run's finest size) injected at `scale`.
+
+    With `centres`, the painting as the scale sees it is mapped to that palette: after resampling to
+    the scale, exactly as the fine-tuning quantised the coarser images it trained on.
+    """
+    condition = None if centres is None else (lambda image: quantize(image, centres))
+    return inject(model, painting, scale, seed, condition)
 
 
 def paint_run(run: Run, painting_path: str | Path, scales: list[int], *, quantize_colours: int | None = None,
@@ -134,13 +137,13 @@ def paint_run(run: Run, painting_path: str | Path, scales: list[int], *, quantiz
     if quantize_colours is not None and quantize_colours < 1:
         raise ConfigError(f"--colours must be a positive integer (got {quantize_colours})")
     painting = load_picture(painting_path, run.model, "the painting", on_event)
+    real = None if quantize_colours is None else checkpoint.load_real(run.directory, run.record).to(painting.device)
     folder = output_folder(run.directory, "paint", out)
     stem = Path(painting_path).stem
     written = []
     for scale in scales:
         model, centres, suffix = run.model, None, ""
-        if quantize_colours is not None:
-            real = checkpoint.load_real(run.directory, run.record).to(painting.device)
+        if real is not None:
             model, centres = quantized_model(run.model, run.directory, real, scale, run.record.train_config,
                                              run.record.seed, quantize_colours, on_event)
             suffix = "_quantized"

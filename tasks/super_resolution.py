@@ -17,7 +17,7 @@ from singan.models.singan import SinGAN
 from singan.pyramid import Size, resize, upsample
 
 RECONSTRUCTION_WEIGHT = 100.0  # alpha for super-resolution runs (10 for the others)
-MIN_SIZE = 18  # the original's coarsest short side for super-resolution runs
+MIN_SIZE = 18  # the original's smallest coarsest short side for super-resolution runs
 NOMINAL_STEP = 2 ** (1 / 3)  # about 1.26: three steps per doubling, six for x4
 MAX_FACTOR = 16
 
@@ -34,12 +34,13 @@ def upsampling_steps(factor: float) -> tuple[int, float]:
     return steps, factor ** (1 / steps)
 
 
-def training_config(base: TrainConfig, factor: float, long_side: int) -> TrainConfig:
-    """The super-resolution settings on top of `base`: alpha 100, the pyramid factor of one step, coarsest
-    short side 18 px, and no shrinking of the low-resolution image."""
+def training_config(base: TrainConfig, factor: float, size: Size) -> TrainConfig:
+    """The super-resolution settings on top of `base` for a low-resolution image of `size` (h, w): alpha
+    100, no shrinking, and a pyramid whose factor is exactly one upsampling step (the coarsest short
+    side at least 18 px, as the original's), so the finest generator learns the step it repeats."""
     _, step = upsampling_steps(factor)
     return base.replace(reconstruction_weight=RECONSTRUCTION_WEIGHT, scale_factor=1 / step, min_size=MIN_SIZE,
-                        max_size=max(long_side, base.min_size + 1))
+                        exact_scale_factor=True, max_size=max(size))
 
 
 def is_super_resolution_run(config: TrainConfig) -> bool:

@@ -54,3 +54,22 @@ def run_copy(trained_run: Path, tmp_path: Path) -> Path:
     shutil.copytree(trained_run, destination)
     return destination
 
+
+
+@pytest.fixture(scope="session")
+def loaded_run(trained_run: Path):
+    """The tiny run loaded on the CPU, for tasks that only read it."""
+    return api.load_run(trained_run, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def padded_run(tmp_path_factory) -> Path:
+    """A tiny run trained with --noise-padding (the variant the paper animates)."""
+    root = tmp_path_factory.mktemp("padded")
+    image = write_image(root / "tiny.png", synthetic_image())
+    return api.train_run(image, TINY.replace(noise_padding=True), out=root / "runs", device="cpu")
+
+
+def picture_at(run_dir: Path, name: str, seed: int = 7, size: tuple[int, int] = (24, 32)) -> Path:
+    """A picture to inject (another synthetic image) beside the run."""
+    return write_image(Path(run_dir).parent / "pictures" / name, synthetic_image(*size, seed=seed))

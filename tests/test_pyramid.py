@@ -97,3 +97,12 @@ def test_resize_antialiases_when_shrinking():
 
 def test_scaled_sizes():
     assert scaled_sizes([(10, 20), (20, 40)], 1.5, 0.5) == [(15, 10), (30, 20)]
+
+
+def test_an_exact_factor_is_kept_and_the_coarsest_side_is_at_least_min_size():
+    plan = plan_pyramid(186, 248, min_size=25, max_size=250, scale_factor=0.75, exact_factor=True)
+    assert plan.scale_factor == 0.75
+    # 186 * 0.75 ** 6 = 33.1 >= 25 and 186 * 0.75 ** 7 = 24.8 < 25: six steps
+    assert plan.num_scales == 7 and plan.sizes[0] == (34, 45) and plan.finest == (186, 248)
+    with pytest.raises(InputImageError, match="at least 34 px"):
+        plan_pyramid(30, 60, min_size=25, scale_factor=0.75, exact_factor=True)

@@ -12,7 +12,7 @@ from singan import api
 from singan.cli.app import app, choose_seeds, console, duration, notify, parse_scales, parse_size, reporting_errors
 from singan.cli.display import TrainingDisplay
 from tasks import animate as animation
-from tasks.harmonize import EDIT_RADIUS, HARMONIZE_RADIUS
+from tasks.harmonize import BLUR_SIGMA, EDIT_RADIUS, HARMONIZE_RADIUS
 from tasks.paint import PALETTE_COLOURS
 
 @app.command()
@@ -147,10 +147,13 @@ def paint(
     """Paint-to-image: the painting enters at a coarse scale; the finer scales add the image's detail."""
     scales = parse_scales(start_scale, default=1)
     loaded = api.load_run(api.find_run(run), device=device)
-    display = TrainingDisplay(quiet)
-    with display:
-        paths = api.paint_run(loaded, painting, scales, quantize_colours=colours if quantize else None, seed=seed,
-                              out=out, on_event=display)
+    if not quantize:
+        paths = api.paint_run(loaded, painting, scales, seed=seed, out=out, on_event=_silent if quiet else notify)
+    else:
+        # Quantisation fine-tunes the start scale once per run: that takes as long as training it.
+        with TrainingDisplay(quiet) as display:
+            paths = api.paint_run(loaded, painting, scales, quantize_colours=colours, seed=seed, out=out,
+                                  on_event=display)
     _report(paths, quiet)
 
 
@@ -159,19 +162,25 @@ def _blend_command(task: str, radius: int):
         run: RunArgument,
         picture: Annotated[Path, typer.Argument(help="the picture to blend (any size; resized to the run's)",
                                                 show_default=False)],
-        mask: Annotated[Path, typer.Option(help="white where the picture was changed, black elsewhere; "
-                                           "same size as the picture", show_default=False)],
+        mask: Annotated[Optional[Path], typer.Option(
+            help="white where the picture was changed, black elsewhere; the picture's size or shape "
+            "(default: PICTURE_mask.png beside the picture)", show_default=False)] = None,
         start_scale: ScalesOption = None,
+        dilate: Annotated[int, typer.Option(help="grow the mask by this many pixels (of the run's size)")] = radius,
+        blur: Annotated[float, typer.Option(help="then soften its edge by a Gaussian of this sigma, in pixels")]
+        = BLUR_SIGMA,
         seed: SeedOption = 0, out: OutOption = None, device: DeviceOption = "auto", quiet: QuietOption = False,
     ):
         scales = parse_scales(start_scale, default=1)
         loaded = api.load_run(api.find_run(run), device=device)
         blend = api.harmonize_run if task == "harmonize" else api.edit_run
-        paths = blend(loaded, picture, mask, scales, seed=seed, out=out, on_event=_silent if quiet else notify)
+        paths = blend(loaded, picture, mask, scales, seed=seed, radius=dilate, sigma=blur, out=out,
+                      on_event=_silent if quiet else notify)
         _report(paths, quiet)
 
     command.__doc__ = (f"{'Harmonize a pasted object with' if task == 'harmonize' else 'Blend a rough edit into'} "
-                       f"the image: inject at the start scale, keep the result within {radius} px of the mask.")
+                       f"the image: inject it at the start scale, keep the result within the mask grown by "
+                       f"{radius} px, the input elsewhere.")
     return command
 
 

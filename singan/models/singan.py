@@ -188,7 +188,9 @@ class SinGAN(nn.Module):
         for offset, (generator, amplitude, noise, size) in enumerate(zip(generators, amplitudes, noises, sizes)):
             previous = upsample(current, size) if offset > 0 else current
             current = generator(add_noise(previous, noise, amplitude), previous)
-        return current
+        # The residual sum can leave the image range; every consumer clips it (the original by its uint8
+        # conversion, training by the clipped upsampling), so the pass returns images in [-1, 1].
+        return current.clamp(-1, 1)
 
     def reconstruction_noises(self, first_scale: int = 0, last_scale: int | None = None) -> list:
         """The noise that reproduces the training image: z_rec at the coarsest scale, none above."""

@@ -1,0 +1,132 @@
+"""Super-resolution: the step rule, exact output sizes, the training settings, and the files written."""
+
+import imageio.v3 as iio
+import pytest
+import torch
+
+from singan import api
+from singan.config import TrainConfig
+from singan.errors import ConfigError, InputImageError
+from singan.pyramid import plan_for
+from tasks.super_resolution import (
+    RECONSTRUCTION_WEIGHT,
+    bicubic,
+    check_factor,
+    step_sizes,
+    super_resolve,
+    training_config,
+    upsampling_steps,
+)
+
+from conftest import TINY, synthetic_image, write_image
+
+
+@pytest.mark.parametrize("factor, steps", [(2, 3), (4, 6), (8, 9), (1.25, 1), (1.5, 2), (3, 5)])
+def test_steps_of_about_the_cube_root_of_two(factor, steps):
+    count, step = upsampling_steps(factor)
+    assert count == steps
+    assert step ** count == pytest.approx(factor)
+    assert abs(step - 2 ** (1 / 3)) < 0.07
+    if factor == 4:
+        assert step == pytest.approx(4 ** (1 / 6)), "x4 is the paper's six steps of 4 ** (1/6)"
+
+
+@pytest.mark.parametrize("factor", [2, 4, 8, 1.5, 3.3])
+def test_step_sizes_grow_to_exactly_the_output_size(factor):
+    sizes = step_sizes((24, 32), factor)
+    assert sizes[-1] == (round(24 * factor), round(32 * factor))
+    assert all(later[0] >= earlier[0] and later[1] >= earlier[1] for earlier, later in zip(sizes, sizes[1:]))
+    assert sizes[0][0] > 24 or factor < 1.3
+
+
+@pytest.mark.parametrize("factor", [0.5, 0.99, -2, float("nan"), float("inf"), 17])
+def test_factors_outside_the_range_are_refused(factor):
+    with pytest.raises(ConfigError, match="--factor must be from 1 to 16"):
+        check_factor(factor)
+
+
+def test_training_settings_are_the_papers():
+    config = training_config(TrainConfig(), 4, (80, 120))
+    assert config.reconstruction_weight == RECONSTRUCTION_WEIGHT == 100
+    assert config.scale_factor == pytest.approx(1 / 4 ** (1 / 6))
+    assert config.max_size == 120, "the low-resolution image is never shrunk"
+    assert config.iterations == 2000 and config.noise_amplitude == 0.1
+
+
+@pytest.mark.parametrize("size", [(80, 120), (46, 62), (120, 80), (321, 481), (23, 40)])
+def test_the_sr_pyramid_steps_by_exactly_the_upsampling_step(size):
+    config = training_config(TrainConfig(), 4, size)
+    plan = plan_for(*size, config)
+    assert plan.finest == size and plan.scale_factor == pytest.approx(1 / 4 ** (1 / 6))
+    assert 18 <= min(plan.sizes[0]) < 18 * 4 ** (1 / 6)
+    for coarser, finer in zip(plan.sizes, plan.sizes[1:]):
+        assert min(finer) / min(coarser) == pytest.approx(4 ** (1 / 6), abs=1 / min(coarser))
+
+
+def test_an_image_too_small_for_sr(tmp_path):
+    config = training_config(TrainConfig(), 4, (20, 30))
+    with pytest.raises(InputImageError, match="short side must be at least 23 px"):
+        plan_for(20, 30, config)
+
+
+@pytest.mark.parametrize("factor", [2, 4, 8])
+def test_super_resolve_has_the_exact_size_and_range_and_follows_the_seed(loaded_run, factor):
+    model = loaded_run.model
+    low = model.reconstruct()
+    high = super_resolve(model, low, factor, seed=1)
+    assert high.shape == (1, 3, 24 * factor, 32 * factor)
+    assert high.min() >= -1 and high.max() <= 1
+    assert torch.equal(high, super_resolve(model, low, factor, seed=1))
+    assert not torch.equal(high, super_resolve(model, low, factor, seed=2))
+    assert bicubic(low, factor).shape == high.shape
+
+
+def test_each_step_is_the_finest_generator(loaded_run, monkeypatch):
+    model = loaded_run.model
+    calls = []
+    finest = model.generators[-1]
+    handle = finest.register_forward_hook(lambda module, inputs, output: calls.append(tuple(output.shape[-2:])))
+    try:
+        super_resolve(model, model.reconstruct(), 2, seed=0)
+    finally:
+        handle.remove()
+    calls = calls[1:]  # the first call made the low-resolution reconstruction
+    assert calls == step_sizes((24, 32), 2)
+
+
+def test_sr_trains_a_run_for_an_image_then_reuses_it(tmp_path):
+    image = write_image(tmp_path / "low.png", synthetic_image(24, 32))
+    config = TINY.replace(iterations=2)
+    events = []
+    singan, plain = api.super_resolve_run(image, 2, config, out=tmp_path / "runs", device="cpu",
+                                          on_event=events.append)
+    run_dir = tmp_path / "runs" / "low_sr"
+    assert (singan.name, plain.name) == ("low_x2.png", "low_x2_bicubic.png")
+    assert singan.parent == run_dir / "sr"
+    assert iio.imread(singan).shape == iio.imread(plain).shape == (48, 64, 3)
+    run = api.load_run(run_dir, device="cpu")
+    assert run.record.train_config.reconstruction_weight == 100
+    # one step (x1.26) below 24 px is 19.05 px: at least the original's 18, and no more steps fit
+    assert run.model.sizes == [(20, 26), (24, 32)]
+
+    events.clear()
+    again, _ = api.super_resolve_run(image, 2, config, out=tmp_path / "runs", device="cpu", output=tmp_path / "again",
+                                     on_event=events.append)
+    assert any("using the super-resolution run" in event.message for event in events)
+    assert again.read_bytes() == singan.read_bytes()
+    eight, _ = api.super_resolve_run(run_dir, 8, device="cpu", output=tmp_path / "eight")
+    assert iio.imread(eight).shape == (192, 256, 3)
+
+
+def test_a_run_not_trained_for_sr_works_with_a_warning(trained_run, tmp_path):
+    events = []
+    singan, _ = api.super_resolve_run(trained_run, 2, device="cpu", output=tmp_path, on_event=events.append)
+    assert iio.imread(singan).shape == (48, 64, 3)
+    assert any("not trained with the super-resolution settings" in event.message for event in events)
+
+
+def test_a_factor_below_one_writes_nothing(tmp_path):
+    image = write_image(tmp_path / "low.png", synthetic_image(24, 32))
+    with pytest.raises(ConfigError, match="--factor"):
+        api.super_resolve_run(image, 0.5, TINY, out=tmp_path / "runs", device="cpu")
+    assert not (tmp_path / "runs").exists()
