@@ -63,7 +63,7 @@ def test_the_sr_pyramid_steps_by_exactly_the_upsampling_step(size):
         assert min(finer) / min(coarser) == pytest.approx(4 ** (1 / 6), abs=1 / min(coarser))
 
 
-def test_an_image_too_small_for_sr(tmp_path):
+def test_an_image_too_small_for_sr():
     config = training_config(TrainConfig(), 4, (20, 30))
     with pytest.raises(InputImageError, match="short side must be at least 23 px"):
         plan_for(20, 30, config)
@@ -81,7 +81,7 @@ def test_super_resolve_has_the_exact_size_and_range_and_follows_the_seed(loaded_
     assert bicubic(low, factor).shape == high.shape
 
 
-def test_each_step_is_the_finest_generator(loaded_run, monkeypatch):
+def test_each_step_is_the_finest_generator(loaded_run):
     model = loaded_run.model
     calls = []
     finest = model.generators[-1]

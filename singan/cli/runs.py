@@ -1,4 +1,4 @@
-"""Commands on a trained run: sample, info, and the tasks."""
+"""Commands on a trained run: sample and info."""
 
 import json
 from pathlib import Path
@@ -9,29 +9,25 @@ from rich.markup import escape
 from rich.table import Table
 
 from singan import api
-from singan.cli.app import app, choose_seeds, console, duration, notify, parse_scales, parse_size, reporting_errors
-from singan.cli.display import TrainingDisplay
-from tasks import animate as animation
-from tasks.harmonize import BLUR_SIGMA, EDIT_RADIUS, HARMONIZE_RADIUS
-from tasks.paint import PALETTE_COLOURS
+from singan.cli.app import app, choose_seeds, console, duration, reporting_errors
+from singan.cli.options import DeviceOption, LayoutScaleOption, QuietOption, RunArgument, SeedsOption, num_option
+
 
 @app.command()
 @reporting_errors
 def sample(
-    run: Annotated[str, typer.Argument(help="a run directory, or a run name under Output/", show_default=False)],
-    num: Annotated[Optional[int], typer.Option("--num", "-n", help="samples with seeds 0 .. N-1 (default: 10)",
-                                               show_default=False)] = None,
-    seeds: Annotated[Optional[str], typer.Option(help="seeds such as 0-9,12 (instead of --num)",
-                                                 show_default=False)] = None,
-    start_scale: Annotated[int, typer.Option(help="scales below this one keep the training image's layout")] = 0,
+    run: RunArgument,
+    num: num_option(10) = None,
+    seeds: SeedsOption = None,
+    start_scale: LayoutScaleOption = 0,
     scale_h: Annotated[float, typer.Option(help="width factor: stretch every scale's noise horizontally")] = 1.0,
     scale_v: Annotated[float, typer.Option(help="height factor: stretch every scale's noise vertically")] = 1.0,
     out: Annotated[Optional[Path], typer.Option(help="folder for the PNGs (default: RUN/samples/start<k>...)",
                                                 show_default=False)] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps")] = "auto",
+    device: DeviceOption = "auto",
     batch: Annotated[Optional[int], typer.Option(help="samples generated at once (default: by image size)",
                                                  show_default=False)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print nothing on success")] = False,
+    quiet: QuietOption = False,
 ):
     """Random samples from a trained run: one PNG per seed (seed0007.png)."""
     chosen = choose_seeds(num, seeds)
@@ -45,7 +41,7 @@ def sample(
 @app.command()
 @reporting_errors
 def info(
-    run: Annotated[str, typer.Argument(help="a run directory, or a run name under Output/", show_default=False)],
+    run: RunArgument,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ):
     """Describe a run: status, scales, sizes, widths, noise amplitudes, training time, device."""
@@ -70,123 +66,3 @@ def info(
                       "-" if scale["noise_amp"] is None else f"{scale['noise_amp']:.4g}",
                       "-" if scale["seconds"] is None else f"{scale['seconds']:.1f}")
     console.print(table)
-
-
-RunArgument = Annotated[str, typer.Argument(help="a run directory, or a run name under Output/", show_default=False)]
-DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps")]
-SeedOption = Annotated[int, typer.Option(help="random seed of the noise")]
-OutOption = Annotated[Optional[Path], typer.Option(help="folder for the outputs (default: a folder in the run)",
-                                                   show_default=False)]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="print nothing on success")]
-ScalesOption = Annotated[Optional[list[str]], typer.Option(
-    "--start-scale", help="scale the picture enters at (1 = coarse, the finest scale keeps it nearly as is); "
-    "repeat or give a range such as 1-3 for one output per scale", show_default=False)]
-
-
-def _report(paths: list[Path], quiet: bool) -> None:
-    if not quiet:
-        for path in paths:
-            console.print(f"Wrote [bold]{escape(str(path))}[/]", highlight=False)
-
-
-@app.command()
-@reporting_errors
-def retarget(
-    run: RunArgument,
-    size: Annotated[str, typer.Option(help="output size HEIGHTxWIDTH in pixels, such as 200x400", show_default=False)],
-    num: Annotated[Optional[int], typer.Option("--num", "-n", help="samples with seeds 0 .. N-1 (default: 4)",
-                                               show_default=False)] = None,
-    seeds: Annotated[Optional[str], typer.Option(help="seeds such as 0-9,12 (instead of --num)",
-                                                 show_default=False)] = None,
-    start_scale: Annotated[int, typer.Option(help="scales below this one keep the training image's layout")] = 0,
-    out: OutOption = None, device: DeviceOption = "auto", quiet: QuietOption = False,
-):
-    """Samples of exactly HEIGHTxWIDTH pixels: every scale's noise stretched to the new size and aspect."""
-    chosen = choose_seeds(num, seeds, default=4)
-    target = parse_size(size)
-    loaded = api.load_run(api.find_run(run), device=device)
-    paths = api.retarget_run(loaded, target, chosen, start_scale=start_scale, out=out)
-    if not quiet:
-        console.print(f"Wrote {len(paths)} image(s) of {target[1]}x{target[0]} px to "
-                      f"[bold]{escape(str(paths[0].parent))}[/]", highlight=False)
-
-
-@app.command()
-@reporting_errors
-def animate(
-    run: RunArgument,
-    frames: Annotated[int, typer.Option(help="number of frames")] = animation.FRAMES,
-    fps: Annotated[float, typer.Option(help="frames per second")] = animation.FPS,
-    start_scale: Annotated[int, typer.Option(help="the walk moves scales from this one up (0 moves the most)")]
-    = animation.START_SCALE,
-    alpha: Annotated[float, typer.Option(help="pull towards the reconstruction noise")] = animation.ALPHA,
-    beta: Annotated[float, typer.Option(help="momentum of the walk (the paper uses 0.80 to 0.95)")] = animation.BETA,
-    loop: Annotated[bool, typer.Option("--loop", help="make the walk return to its start, for a seamless loop")] = False,
-    mp4: Annotated[Optional[bool], typer.Option("--mp4/--no-mp4", help="also write an MP4 (default: when "
-                                                "imageio-ffmpeg is installed)", show_default=False)] = None,
-    seed: SeedOption = 0, out: OutOption = None, device: DeviceOption = "auto", quiet: QuietOption = False,
-):
-    """A GIF (and MP4) of a random walk in noise space around the training image's reconstruction."""
-    loaded = api.load_run(api.find_run(run), device=device)
-    paths = api.animate_run(loaded, frames=frames, fps=fps, start_scale=start_scale, alpha=alpha, beta=beta,
-                            seed=seed, loop=loop, mp4=mp4, out=out, on_event=notify if not quiet else _silent)
-    _report(paths, quiet)
-
-
-@app.command()
-@reporting_errors
-def paint(
-    run: RunArgument,
-    painting: Annotated[Path, typer.Argument(help="a rough painting of the scene (any size)", show_default=False)],
-    start_scale: ScalesOption = None,
-    quantize: Annotated[bool, typer.Option("--quantize", help="map the painting to the training image's palette "
-                                           "and fine-tune the start scale on such inputs (as the paper)")] = False,
-    colours: Annotated[int, typer.Option(help="palette size for --quantize")] = PALETTE_COLOURS,
-    seed: SeedOption = 0, out: OutOption = None, device: DeviceOption = "auto", quiet: QuietOption = False,
-):
-    """Paint-to-image: the painting enters at a coarse scale; the finer scales add the image's detail."""
-    scales = parse_scales(start_scale, default=1)
-    loaded = api.load_run(api.find_run(run), device=device)
-    if not quantize:
-        paths = api.paint_run(loaded, painting, scales, seed=seed, out=out, on_event=_silent if quiet else notify)
-    else:
-        # Quantisation fine-tunes the start scale once per run: that takes as long as training it.
-        with TrainingDisplay(quiet) as display:
-            paths = api.paint_run(loaded, painting, scales, quantize_colours=colours, seed=seed, out=out,
-                                  on_event=display)
-    _report(paths, quiet)
-
-
-def _blend_command(task: str, radius: int):
-    def command(
-        run: RunArgument,
-        picture: Annotated[Path, typer.Argument(help="the picture to blend (any size; resized to the run's)",
-                                                show_default=False)],
-        mask: Annotated[Optional[Path], typer.Option(
-            help="white where the picture was changed, black elsewhere; the picture's size or shape "
-            "(default: PICTURE_mask.png beside the picture)", show_default=False)] = None,
-        start_scale: ScalesOption = None,
-        dilate: Annotated[int, typer.Option(help="grow the mask by this many pixels (of the run's size)")] = radius,
-        blur: Annotated[float, typer.Option(help="then soften its edge by a Gaussian of this sigma, in pixels")]
-        = BLUR_SIGMA,
-        seed: SeedOption = 0, out: OutOption = None, device: DeviceOption = "auto", quiet: QuietOption = False,
-    ):
-        scales = parse_scales(start_scale, default=1)
-        loaded = api.load_run(api.find_run(run), device=device)
-        blend = api.harmonize_run if task == "harmonize" else api.edit_run
-        paths = blend(loaded, picture, mask, scales, seed=seed, radius=dilate, sigma=blur, out=out,
-                      on_event=_silent if quiet else notify)
-        _report(paths, quiet)
-
-    command.__doc__ = (f"{'Harmonize a pasted object with' if task == 'harmonize' else 'Blend a rough edit into'} "
-                       f"the image: inject it at the start scale, keep the result within the mask grown by "
-                       f"{radius} px, the input elsewhere.")
-    return command
-
-
-app.command("harmonize")(reporting_errors(_blend_command("harmonize", HARMONIZE_RADIUS)))
-app.command("edit")(reporting_errors(_blend_command("edit", EDIT_RADIUS)))
-
-
-def _silent(event) -> None:
-    pass

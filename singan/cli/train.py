@@ -13,6 +13,7 @@ from rich.markup import escape
 from singan import api
 from singan.cli.app import app, console, errors, reporting_errors
 from singan.cli.display import TrainingDisplay
+from singan.cli.options import DeviceOption
 from singan.config import PRESET_DESCRIPTIONS, PRESETS, TrainConfig, flag, preset as preset_config
 from singan.errors import ConfigError, SinGANError
 
@@ -65,7 +66,7 @@ def train(
                                                 show_default=False)] = None,
     name: Annotated[Optional[str], typer.Option(help="run name (default: the image's file name without extension)",
                                                 show_default=False)] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps")] = "auto",
+    device: DeviceOption = "auto",
     resume: Annotated[bool, typer.Option("--resume", help="continue an interrupted run from its first unfinished scale")] = False,
     force: Annotated[bool, typer.Option("--force", help="replace an existing run of the same name")] = False,
     estimate: Annotated[Optional[bool], typer.Option(
@@ -121,7 +122,7 @@ def sr(
     output: Annotated[Optional[Path], typer.Option(help="folder for the upscaled images (default: RUN/sr)",
                                                    show_default=False)] = None,
     noise_seed: Annotated[int, typer.Option(help="random seed of the upscaling's noise")] = 0,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps")] = "auto",
+    device: DeviceOption = "auto",
     force: Annotated[bool, typer.Option("--force", help="retrain the super-resolution run of the same name")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars or messages")] = False,
     **settings,

@@ -1,0 +1,25 @@
+"""Command-line arguments and options that several commands share, defined once."""
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+RunArgument = Annotated[str, typer.Argument(help="a run directory, or a run name under Output/", show_default=False)]
+DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="print nothing on success")]
+SeedOption = Annotated[int, typer.Option(help="random seed of the noise")]
+SeedsOption = Annotated[Optional[str], typer.Option(help="seeds such as 0-9,12 (instead of --num)",
+                                                    show_default=False)]
+LayoutScaleOption = Annotated[int, typer.Option(help="scales below this one keep the training image's layout")]
+OutOption = Annotated[Optional[Path], typer.Option(help="folder for the outputs (default: a folder in the run)",
+                                                   show_default=False)]
+ScalesOption = Annotated[Optional[list[str]], typer.Option(
+    "--start-scale", help="scale the picture enters at (1 = coarse, the finest scale keeps it nearly as is); "
+    "repeat or give a range such as 1-3 for one output per scale (default: 1)", show_default=False)]
+
+
+def num_option(default: int):
+    """--num N, whose default depends on the command."""
+    return Annotated[Optional[int], typer.Option("--num", "-n", help=f"samples with seeds 0 .. N-1 (default: {default})",
+                                                 show_default=False)]
