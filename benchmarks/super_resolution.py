@@ -6,15 +6,14 @@ For each image: crop it to a multiple of the factor, shrink it by the factor (bi
 train a super-resolution run on the small image with `singan sr`'s settings (alpha 100, one pyramid
 step per upsampling step), upscale it back, and report PSNR and SSIM (scikit-image) of the SinGAN
 result and of the bicubic upscale against the original, with a sharpness figure (mean gradient
-magnitude) for all three. Runs go to benchmarks/output/ (not tracked). Writes the "super_resolution"
-section of benchmarks/RESULTS.md.
+magnitude) for all three. Runs go to benchmarks/output/ (not tracked) and are reused by the next
+call unless --retrain is given. Writes the "super_resolution" section of benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -61,18 +60,18 @@ def scores(result: np.ndarray, original: np.ndarray) -> dict:
     }
 
 
-def run_image(image_path: Path, factor: int, config, device: str) -> dict:
+def run_image(image_path: Path, factor: int, config, device: str, retrain: bool) -> dict:
     folder = OUTPUT / image_path.stem
     folder.mkdir(parents=True, exist_ok=True)
     low_path, original = shrunk_copy(image_path, factor, folder)
-    started = time.perf_counter()
+    # Without --retrain a complete run of the same small image (and factor's settings) is reused.
     singan_path, bicubic_path = api.super_resolve_run(
-        low_path, factor, config, out=folder, name="run", device=device, force=True, output=folder)
-    seconds = time.perf_counter() - started
+        low_path, factor, config, out=folder, name="run", device=device, force=retrain, output=folder)
     summary = api.run_summary(folder / "run")
     return {
         "image": image_path.name, "original": original.shape[:2], "low": iio.imread(low_path).shape[:2],
-        "scales": summary["num_scales"], "seconds": seconds,
+        "scales": summary["num_scales"], "seconds": summary["seconds"], "iterations": summary["config"]["iterations"],
+        "device": summary["device"],
         "singan": scores(iio.imread(singan_path), original), "bicubic": scores(iio.imread(bicubic_path), original),
         "reference_sharpness": sharpness(original), "files": (singan_path, bicubic_path),
     }
@@ -99,13 +98,14 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=None, help="override the preset's iterations per scale")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--retrain", action="store_true", help="train again even where a complete run exists")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     arguments = parser.parse_args()
 
     config = preset(arguments.preset).replace(seed=arguments.seed, iterations=arguments.iterations)
     results = []
     for image in arguments.images:
-        results.append(run_image(image, arguments.factor, config, arguments.device))
+        results.append(run_image(image, arguments.factor, config, arguments.device, arguments.retrain))
         print(f"{image.name}: {results[-1]['scales']} scales trained in {results[-1]['seconds'] / 60:.1f} min",
               flush=True)
     body = "\n".join([
@@ -113,15 +113,16 @@ def main() -> None:
         "",
         f"Machine: {machine_description(torch.device(arguments.device))}.",
         f"Command: `python benchmarks/super_resolution.py {' '.join(sys.argv[1:])}` (preset {arguments.preset}, "
-        f"{config.iterations} iterations per scale, the super-resolution settings of `singan sr`).",
+        "the super-resolution settings of `singan sr`).",
         "Each image is cropped to a multiple of the factor, shrunk by it (bicubic, antialiased), trained on, "
         "and upscaled back; the figures compare each upscale with the original. Sharpness is the mean Sobel "
         "gradient magnitude of the luminance in [0, 1] (higher is sharper; the original's is the target).",
         "",
         *table(results),
         "",
-        "Training: " + "; ".join(f"{result['image']} {result['scales']} scales in {result['seconds'] / 60:.1f} min"
-                                 for result in results) + ".",
+        "Training (from run.json): " + "; ".join(
+            f"{result['image']} {result['scales']} scales x {result['iterations']} iterations in "
+            f"{result['seconds'] / 60:.1f} min on {result['device']}" for result in results) + ".",
     ])
     if not arguments.no_write:
         write_section(f"super_resolution_x{arguments.factor}", body)

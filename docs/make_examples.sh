@@ -1,24 +1,16 @@
 #!/usr/bin/env bash
 # Re-create the pictures of the README's task section in docs/images: train the quick preset on two
-# example images, then run every task on the examples in Input/. About 20 minutes on a 2-core CPU.
-#   bash docs/make_examples.sh
+# example images and run every task on the examples in Input/ (benchmarks/tasks_cli.py, which also
+# times each command), then copy the outputs. About 30 to 45 minutes on a 2-core CPU.
+#   bash docs/make_examples.sh            (runs go to Output/; complete ones there are reused)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGES=docs/images
 mkdir -p "$IMAGES"
 
-singan train Input/Images/hubble.png --preset quick --seed 0 --force --quiet
-singan train Input/Images/gravel.png --preset quick --seed 0 --force --quiet
-
-singan sample hubble --num 2 --quiet
-singan paint hubble Input/Paint/hubble.png --start-scale 1-3 --quiet
-singan paint hubble Input/Paint/hubble.png --start-scale 1 --quantize --quiet
-singan harmonize hubble Input/Harmonization/hubble_naive.png --start-scale 1-4 --quiet
-singan edit gravel Input/Editing/gravel_edit.png --start-scale 1-4 --quiet
-singan retarget hubble --size 96x320 --num 1 --quiet
-singan animate hubble --frames 40 --loop --no-mp4 --quiet
-# Super-resolution of a quarter-size copy of coffee.png (made by Input/export_examples.py).
-singan sr Input/SuperResolution/coffee_quarter.png --factor 4 --preset quick --seed 0 --force --quiet
+python benchmarks/tasks_cli.py --root Output --reuse
+# The README's super-resolution picture uses the default (paper) settings: about 15 more minutes.
+singan sr Input/SuperResolution/coffee_quarter.png --factor 4 --seed 0 --quiet
 
 copy() { cp "$1" "$IMAGES/$2"; }
 copy Output/hubble/samples/start0/seed0000.png hubble_sample.png

@@ -21,6 +21,7 @@ START_SCALE = 2
 FRAMES = 100
 FPS = 10
 FIRST_STEP = 0.05  # the walk starts this far from the anchor, as the original
+MAX_FPS = 50  # GIF frames last a whole number of hundredths of a second, and viewers slow down shorter ones
 
 
 def random_walk(anchor: torch.Tensor, draw, frames: int, alpha: float, beta: float, loop: bool) -> list[torch.Tensor]:
@@ -48,8 +49,8 @@ def check_walk(frames: int, alpha: float, beta: float, fps: float) -> None:
         raise ConfigError(f"--alpha must be in [0, 1] (got {alpha})")
     if not 0 <= beta < 1:
         raise ConfigError(f"--beta must be in [0, 1) (got {beta})")
-    if not 0 < fps <= 100:
-        raise ConfigError(f"--fps must be above 0 and at most 100 (got {fps})")
+    if not 0 < fps <= MAX_FPS:
+        raise ConfigError(f"--fps must be above 0 and at most {MAX_FPS} (got {fps})")
 
 
 @torch.no_grad()

@@ -16,7 +16,7 @@ from singan.images import load_image, save_image
 from singan.models.singan import SinGAN
 from singan.pyramid import Size, upsample
 from singan.runs import Run
-from tasks.inject import check_injection_scale, inject, load_picture, output_folder
+from tasks.inject import check_injection_scale, fit_to_run, inject, output_folder
 
 # The original's mask treatment: dilate by a disk, then soften with a Gaussian (both in pixels of the output).
 HARMONIZE_RADIUS = 7
@@ -90,11 +90,12 @@ def load_mask(path: str | Path, reference_size: Size, model: SinGAN, radius: int
             raise InputImageError(f"{path}: the mask is {width}x{height} px but the picture is "
                                   f"{reference_size[1]}x{reference_size[0]} px; their shapes must match")
     size = model.sizes[-1]
-    if (height, width) != tuple(size):
+    mask = upsample(mask.to(model.reconstruction_noise.device), size)
+    soft = soft_mask(binary_mask(mask, f"{path}: the mask"), radius, sigma)
+    if (height, width) != tuple(size):  # told only once the mask is known to be usable
         on_event(Notice(f"the mask {Path(path).name} is {width}x{height} px: resized to the run's "
                         f"{size[1]}x{size[0]} px"))
-    mask = upsample(mask.to(model.reconstruction_noise.device), size)
-    return soft_mask(binary_mask(mask, f"{path}: the mask"), radius, sigma)
+    return soft
 
 
 def blend_run(run: Run, task: str, picture_path: str | Path, mask_path: str | Path | None, scales: list[int], *,
@@ -110,13 +111,12 @@ def blend_run(run: Run, task: str, picture_path: str | Path, mask_path: str | Pa
     for scale in scales:
         check_injection_scale(model, scale)
     mask_path = _existing_mask(picture_path, mask_path)
-    reference_size = tuple(load_image(picture_path).shape[-2:])
-    # Notices wait until every input is known to be good: an error is the only line a failure prints.
-    notices = []
-    mask = load_mask(mask_path, reference_size, model, radius, sigma, notices.append)
-    picture = load_picture(picture_path, model, "the picture", notices.append)
-    for notice in notices:
-        on_event(notice)
+    picture = load_image(picture_path)
+    mask = load_mask(mask_path, tuple(picture.shape[-2:]), model, radius, sigma, on_event)
+    picture, message = fit_to_run(picture.to(model.reconstruction_noise.device), model,
+                                  f"the picture {Path(picture_path).name}")
+    if message:
+        on_event(Notice(message))
     folder = output_folder(run.directory, task, out)
     stem = Path(picture_path).stem
     written = []

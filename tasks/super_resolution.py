@@ -54,9 +54,8 @@ def output_size(size: Size, factor: float) -> Size:
 def step_sizes(size: Size, factor: float) -> list[Size]:
     """The image's size after every step, the last exactly `output_size`."""
     steps, step = upsampling_steps(factor)
-    sizes = [(math.ceil(size[0] * step ** index - 1e-6), math.ceil(size[1] * step ** index - 1e-6))
-             for index in range(1, steps)]
-    return sizes + [output_size(size, factor)]
+    # Rounded like the last size, so no step is larger than the result, even for a few pixels.
+    return [output_size(size, step ** index) for index in range(1, steps)] + [output_size(size, factor)]
 
 
 @torch.no_grad()

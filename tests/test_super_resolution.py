@@ -3,6 +3,8 @@
 import imageio.v3 as iio
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from singan import api
 from singan.config import TrainConfig
@@ -130,3 +132,12 @@ def test_a_factor_below_one_writes_nothing(tmp_path):
     with pytest.raises(ConfigError, match="--factor"):
         api.super_resolve_run(image, 0.5, TINY, out=tmp_path / "runs", device="cpu")
     assert not (tmp_path / "runs").exists()
+
+
+@settings(max_examples=200, deadline=None)
+@given(factor=st.floats(1, 16), height=st.integers(1, 400), width=st.integers(1, 400))
+def test_any_factor_reaches_exactly_its_size_in_growing_steps(factor, height, width):
+    sizes = step_sizes((height, width), factor)
+    assert sizes[-1] == (round(height * factor), round(width * factor))
+    for earlier, later in zip([(height, width)] + sizes, sizes):
+        assert later[0] >= earlier[0] and later[1] >= earlier[1]
