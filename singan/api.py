@@ -222,8 +222,8 @@ def edit_run(run: Run, picture: str | Path, mask: str | Path | None, scales: lis
 
 
 def super_resolve_run(source: str | Path, factor: float, config: TrainConfig | None = None, *,
-                      settings: dict | None = None, out: str | Path | None = None, name: str | None = None, device: str = "auto",
-                      force: bool = False, seed: int = 0, output: str | Path | None = None,
+                      settings: dict | None = None, out: str | Path | None = None, name: str | None = None,
+                      device: str = "auto", force: bool = False, seed: int = 0, output: str | Path | None = None,
                       on_event: EventHandler = ignore) -> list[Path]:
     """Upscale by `factor`; returns [the SinGAN upscale, the bicubic upscale].
 
@@ -269,8 +269,8 @@ def _super_resolution_training(image: str | Path, factor: float, config: TrainCo
         return train_run(image, out=directory.parent, name=directory.name, device=device, resume=True,
                          on_event=on_event)
     trained = super_resolution.training_config(config or TrainConfig(), factor, tuple(pixels.shape[-2:]))
-    return train_run(image, trained.replace(**settings), out=directory.parent, name=directory.name, device=device, force=force,
-                     on_event=on_event)
+    return train_run(image, trained.replace(**settings), out=directory.parent, name=directory.name, device=device,
+                     force=force, on_event=on_event)
 
 
 def _size_text(size) -> str:

@@ -37,8 +37,10 @@ def upsampling_steps(factor: float) -> tuple[int, float]:
 def training_config(base: TrainConfig, factor: float, size: Size) -> TrainConfig:
     """The super-resolution settings on top of `base` for a low-resolution image of `size` (h, w): alpha
     100, no shrinking, and a pyramid whose factor is exactly one upsampling step (the coarsest short
-    side at least 18 px, as the original's), so the finest generator learns the step it repeats."""
+    side at least 18 px, as the original's), so the finest generator learns the step it repeats.
+    Factors below one nominal step (1.26) train with that step: a pyramid needs steps to learn from."""
     _, step = upsampling_steps(factor)
+    step = max(step, NOMINAL_STEP)
     return base.replace(reconstruction_weight=RECONSTRUCTION_WEIGHT, scale_factor=1 / step, min_size=MIN_SIZE,
                         exact_scale_factor=True, max_size=max(size))
 

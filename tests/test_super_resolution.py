@@ -65,6 +65,17 @@ def test_the_sr_pyramid_steps_by_exactly_the_upsampling_step(size):
         assert min(finer) / min(coarser) == pytest.approx(4 ** (1 / 6), abs=1 / min(coarser))
 
 
+@pytest.mark.parametrize("factor", [1.0, 1.1, 1.25])
+def test_factors_below_one_step_train_with_one_step(factor):
+    config = training_config(TrainConfig(), factor, (80, 120)).validate()
+    assert config.scale_factor == pytest.approx(2 ** (-1 / 3))
+
+
+def test_a_factor_of_one_refines_at_the_same_size(loaded_run):
+    low = loaded_run.model.reconstruct()
+    assert super_resolve(loaded_run.model, low, 1.0).shape == low.shape
+
+
 def test_an_image_too_small_for_sr():
     config = training_config(TrainConfig(), 4, (20, 30))
     with pytest.raises(InputImageError, match="short side must be at least 23 px"):

@@ -155,3 +155,12 @@ def test_an_incomplete_run_says_how_to_finish_it(run_copy, pictures):
     assert_clean_error(invoke("paint", run_copy, pictures["painting"]), "incomplete (2 of 4", "--resume")
     assert_clean_error(invoke("sr", run_copy), "incomplete (2 of 4", "--resume")
     assert written(run_copy) == []
+
+
+def test_sr_takes_a_run_by_name_under_the_run_root(run_copy, monkeypatch):
+    monkeypatch.chdir(run_copy.parent.parent)
+    (run_copy.parent.parent / "Output").mkdir()
+    run_copy.rename(run_copy.parent.parent / "Output" / "tiny")
+    result = invoke("sr", "tiny", "--factor", 2, "--device", "cpu", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (run_copy.parent.parent / "Output" / "tiny" / "sr" / "tiny_x2.png").is_file()

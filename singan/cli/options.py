@@ -21,5 +21,5 @@ ScalesOption = Annotated[Optional[list[str]], typer.Option(
 
 def num_option(default: int):
     """--num N, whose default depends on the command."""
-    return Annotated[Optional[int], typer.Option("--num", "-n", help=f"samples with seeds 0 .. N-1 (default: {default})",
-                                                 show_default=False)]
+    return Annotated[Optional[int], typer.Option("--num", "-n", show_default=False,
+                                                 help=f"samples with seeds 0 .. N-1 (default: {default})")]

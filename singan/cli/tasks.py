@@ -1,4 +1,4 @@
-"""The task commands on a trained run: retarget, animate, paint, harmonize and edit (sr trains, so it is in train.py)."""
+"""The task commands on a trained run: retarget, animate, paint, harmonize, edit (sr trains: see train.py)."""
 
 from pathlib import Path
 from typing import Annotated, Optional
@@ -60,7 +60,8 @@ def animate(
     = animation.START_SCALE,
     alpha: Annotated[float, typer.Option(help="pull towards the reconstruction noise")] = animation.ALPHA,
     beta: Annotated[float, typer.Option(help="momentum of the walk (the paper uses 0.80 to 0.95)")] = animation.BETA,
-    loop: Annotated[bool, typer.Option("--loop", help="make the walk return to its start, for a seamless loop")] = False,
+    loop: Annotated[bool, typer.Option("--loop", help="make the walk return to its start, for a seamless loop")]
+    = False,
     mp4: Annotated[Optional[bool], typer.Option("--mp4/--no-mp4", help="also write an MP4 (default: when "
                                                 "imageio-ffmpeg is installed)", show_default=False)] = None,
     seed: SeedOption = 0, out: OutOption = None, device: DeviceOption = "auto", quiet: QuietOption = False,

@@ -111,7 +111,7 @@ def _report_interruption(directory: Path, image: Path) -> None:
 @with_config_options
 def sr(
     source: Annotated[Path, typer.Argument(help="a low-resolution image (a run is trained for it, or reused), or a "
-                                           "trained run", show_default=False)],
+                                           "trained run (a directory, or a name under Output/)", show_default=False)],
     factor: Annotated[float, typer.Option(help="upscaling factor, from 1 to 16 (2, 4 and 8 as the paper)")] = 4.0,
     preset: Annotated[Optional[str], typer.Option(
         help="settings the super-resolution ones go on top of (default: paper)", show_default=False)] = None,
@@ -132,7 +132,7 @@ def sr(
     given = {key: value for key, value in settings.items() if value is not None}
     display = TrainingDisplay(quiet)
     with display:
-        paths = api.super_resolve_run(source, factor, preset_config(preset or DEFAULT_PRESET), settings=given,
+        paths = api.super_resolve_run(api.find_run(source), factor, preset_config(preset or DEFAULT_PRESET), settings=given,
                                       out=out, name=name, device=device, force=force, seed=noise_seed, output=output,
                                       on_event=display)
     if not quiet:
