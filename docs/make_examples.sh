@@ -13,7 +13,6 @@ python benchmarks/tasks_cli.py --root Output --reuse
 singan sr Input/SuperResolution/coffee_quarter.png --factor 4 --seed 0 --quiet
 
 copy() { cp "$1" "$IMAGES/$2"; }
-copy Output/hubble/samples/start0/seed0000.png hubble_sample.png
 for scale in 1 2 3; do copy Output/hubble/paint/hubble_start$scale.png paint_start$scale.png; done
 copy Output/hubble/paint/hubble_start1_quantized.png paint_start1_quantized.png
 for scale in 1 2 3 4; do
