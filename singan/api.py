@@ -33,7 +33,7 @@ from tasks.animate import animate_run
 from tasks.harmonize import blend_run
 from tasks.paint import paint_run
 from tasks.retarget import retarget_run
-from tasks.sample import sample_images
+from tasks.sample import sample_images, save_samples
 
 PREVIEW_SEED = 0
 # About three minutes of training on a 2-core CPU.
@@ -172,13 +172,8 @@ def sample_run(run: Run, seeds: list[int], *, start_scale: int = 0, scale_h: flo
                out: str | Path | None = None, batch_size: int | None = None) -> list[Path]:
     """Write one PNG per seed (seed0007.png); returns the paths."""
     folder = Path(out) if out is not None else run.directory / "samples" / _sample_folder(start_scale, scale_h, scale_v)
-    written = []
-    for seed, image in sample_images(run.model, seeds, start_scale=start_scale, scale_h=scale_h, scale_v=scale_v,
-                                     batch_size=batch_size):
-        path = folder / f"seed{seed:04d}.png"
-        save_image(path, image)
-        written.append(path)
-    return written
+    return save_samples(folder, sample_images(run.model, seeds, start_scale=start_scale, scale_h=scale_h,
+                                              scale_v=scale_v, batch_size=batch_size))
 
 
 def _sample_folder(start_scale: int, scale_h: float, scale_v: float) -> str:

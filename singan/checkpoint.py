@@ -176,12 +176,22 @@ def _record_from_json(values: dict) -> RunRecord:
 
 def save_scale(run_dir: Path, model: SinGAN, scale: int) -> str:
     """Write one trained scale's generator, critic (and the reconstruction noise at scale 0)."""
-    tensors = _prefixed("generator.", model.generators[scale]) | _prefixed("critic.", model.critics[scale])
+    tensors = _network_tensors(model.generators[scale], model.critics[scale])
     if scale == 0:
         tensors["reconstruction_noise"] = model.reconstruction_noise.detach().cpu().contiguous()
     name = weights_name(scale)
     atomic_write_bytes(run_dir / name, encode_tensors(tensors, metadata={"scale": str(scale)}))
     return name
+
+
+def _network_tensors(generator: ScaleGenerator, critic: PatchCritic) -> dict[str, torch.Tensor]:
+    """One scale's two networks as flat tensors: generator.* and critic.*."""
+    return _prefixed("generator.", generator) | _prefixed("critic.", critic)
+
+
+def _load_networks(tensors: dict[str, torch.Tensor], generator: ScaleGenerator, critic: PatchCritic) -> None:
+    generator.load_state_dict(_unprefixed("generator.", tensors))
+    critic.load_state_dict(_unprefixed("critic.", tensors))
 
 
 def _prefixed(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -195,12 +205,11 @@ def load_model(run_dir: Path, record: RunRecord, device: torch.device) -> SinGAN
         tensors = _read_tensors(Path(run_dir) / entry.weights)
         generator = ScaleGenerator(record.input.channels, entry.channels)
         critic = PatchCritic(record.input.channels, entry.channels)
-        expected = _prefixed("generator.", generator) | _prefixed("critic.", critic)
+        expected = _network_tensors(generator, critic)
         if scale == 0:
             expected["reconstruction_noise"] = torch.empty(1, 1, *model.noise_size(entry.size))
         _check_tensors(tensors, expected, Path(run_dir) / entry.weights)
-        generator.load_state_dict(_unprefixed("generator.", tensors))
-        critic.load_state_dict(_unprefixed("critic.", tensors))
+        _load_networks(tensors, generator, critic)
         if scale == 0:
             model.reconstruction_noise = tensors["reconstruction_noise"]
         model.add_scale(generator, critic, entry.noise_amp, tuple(entry.size))
@@ -240,7 +249,7 @@ def _unprefixed(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torc
 
 def save_networks(path: Path, generator: ScaleGenerator, critic: PatchCritic, extra: dict[str, torch.Tensor]) -> None:
     """One scale's networks outside the pyramid (a task's fine-tuned scale), with tensors of its own."""
-    tensors = _prefixed("generator.", generator) | _prefixed("critic.", critic)
+    tensors = _network_tensors(generator, critic)
     tensors |= {key: value.detach().cpu().contiguous() for key, value in extra.items()}
     atomic_write_bytes(path, encode_tensors(tensors))
 
@@ -250,9 +259,8 @@ def load_networks(path: Path, image_channels: int, width: int, extra: dict[str, 
     """Read what `save_networks` wrote, strictly checked: `extra` gives the other tensors' expected shapes."""
     tensors = _read_tensors(path)
     generator, critic = ScaleGenerator(image_channels, width), PatchCritic(image_channels, width)
-    _check_tensors(tensors, _prefixed("generator.", generator) | _prefixed("critic.", critic) | extra, path)
-    generator.load_state_dict(_unprefixed("generator.", tensors))
-    critic.load_state_dict(_unprefixed("critic.", tensors))
+    _check_tensors(tensors, _network_tensors(generator, critic) | extra, path)
+    _load_networks(tensors, generator, critic)
     return generator, critic, {key: tensors[key] for key in extra}
 
 

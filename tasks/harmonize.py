@@ -16,15 +16,13 @@ from singan.images import load_image, save_image
 from singan.models.singan import SinGAN
 from singan.pyramid import Size, upsample
 from singan.runs import Run
-from tasks.inject import check_injection_scale, fit_to_run, inject, output_folder
+from tasks.inject import aspect_differs, check_injection_scale, fit_to_run, inject, output_folder
 
 # The original's mask treatment: dilate by a disk, then soften with a Gaussian (both in pixels of the output).
 HARMONIZE_RADIUS = 7
 EDIT_RADIUS = 20
 BLUR_SIGMA = 5.0
 RADIUS = {"harmonize": HARMONIZE_RADIUS, "edit": EDIT_RADIUS}
-# A mask may be drawn at another resolution than its picture, but not for another framing.
-ASPECT_TOLERANCE = 0.02
 
 
 def binary_mask(mask: torch.Tensor, name: str = "the mask") -> torch.Tensor:
@@ -84,11 +82,10 @@ def load_mask(path: str | Path, reference_size: Size, model: SinGAN, radius: int
     """The soft blending mask at the run's size from a mask file made for the reference picture."""
     mask = load_image(path)
     height, width = mask.shape[-2:]
-    if (height, width) != tuple(reference_size):
-        aspect, reference_aspect = width / height, reference_size[1] / reference_size[0]
-        if abs(aspect - reference_aspect) > ASPECT_TOLERANCE * reference_aspect:
-            raise InputImageError(f"{path}: the mask is {width}x{height} px but the picture is "
-                                  f"{reference_size[1]}x{reference_size[0]} px; their shapes must match")
+    # A mask may be drawn at another resolution than its picture, but not for another framing.
+    if aspect_differs((height, width), reference_size):
+        raise InputImageError(f"{path}: the mask is {width}x{height} px but the picture is "
+                              f"{reference_size[1]}x{reference_size[0]} px; their shapes must match")
     size = model.sizes[-1]
     mask = upsample(mask.to(model.reconstruction_noise.device), size)
     soft = soft_mask(binary_mask(mask, f"{path}: the mask"), radius, sigma)

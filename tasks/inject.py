@@ -18,6 +18,9 @@ from singan.images import load_image
 from singan.models.singan import SinGAN
 from singan.pyramid import Size, resize, upsample
 
+# Sizes whose aspect ratios are this close count as the same shape (rounding of a resized picture or mask).
+ASPECT_TOLERANCE = 0.02
+
 
 def check_injection_scale(model: SinGAN, scale: int) -> None:
     """The coarsest scale was trained on an empty canvas, so injection starts at 1 or finer."""
@@ -35,9 +38,15 @@ def fit_to_run(picture: torch.Tensor, model: SinGAN, what: str) -> tuple[torch.T
         return picture, None
     height, width = picture.shape[-2:]
     message = f"{what} is {width}x{height} px: resized to the run's {size[1]}x{size[0]} px"
-    if abs(width / height - size[1] / size[0]) > 0.02 * size[1] / size[0]:
+    if aspect_differs((height, width), size):
         message += " (its aspect ratio differs, so it is stretched)"
     return upsample(picture, size), message
+
+
+def aspect_differs(size: Size, reference: Size) -> bool:
+    """Whether two (height, width) sizes differ in aspect ratio by more than ASPECT_TOLERANCE."""
+    aspect, reference_aspect = size[1] / size[0], reference[1] / reference[0]
+    return abs(aspect - reference_aspect) > ASPECT_TOLERANCE * reference_aspect
 
 
 def match_channels(picture: torch.Tensor, channels: int) -> torch.Tensor:

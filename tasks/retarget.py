@@ -8,11 +8,10 @@ from pathlib import Path
 import torch
 
 from singan.errors import ConfigError
-from singan.images import save_image
 from singan.runs import Run
 from singan.models.singan import SinGAN
 from singan.pyramid import Size
-from tasks.sample import sample_images
+from tasks.sample import sample_images, save_samples
 
 MAX_STRETCH = 64  # per side, against the training size: beyond it the coarsest scale is a few pixels or huge
 
@@ -36,9 +35,5 @@ def retarget_run(run: Run, size: Size, seeds: list[int], *, start_scale: int = 0
                  batch_size: int | None = None) -> list[Path]:
     """One PNG per seed in RUN/retarget/<H>x<W>_start<k>/ (or `out`)."""
     folder = Path(out) if out is not None else run.directory / "retarget" / f"{size[0]}x{size[1]}_start{start_scale}"
-    written = []
-    for seed, image in retarget_images(run.model, size, seeds, start_scale=start_scale, batch_size=batch_size):
-        path = folder / f"seed{seed:04d}.png"
-        save_image(path, image)
-        written.append(path)
-    return written
+    return save_samples(folder, retarget_images(run.model, size, seeds, start_scale=start_scale,
+                                                batch_size=batch_size))

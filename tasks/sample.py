@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import torch
 
 from singan.device import make_generator
 from singan.errors import ConfigError
+from singan.images import save_image
 from singan.models.singan import SinGAN
 from singan.pyramid import Size, scaled_sizes
 
@@ -80,3 +82,13 @@ def _fresh_noises(model: SinGAN, rng: torch.Generator, sizes: list[Size], start_
 def check_start_scale(model: SinGAN, start_scale: int) -> None:
     if not 0 <= start_scale < model.num_scales:
         raise ConfigError(f"--start-scale {start_scale} is outside the pyramid: use 0 to {model.num_scales - 1}")
+
+
+def save_samples(folder: Path, samples: Iterable[tuple[int, torch.Tensor]]) -> list[Path]:
+    """Write each (seed, image) as <folder>/seed0007.png; returns the paths."""
+    written = []
+    for seed, image in samples:
+        path = Path(folder) / f"seed{seed:04d}.png"
+        save_image(path, image)
+        written.append(path)
+    return written

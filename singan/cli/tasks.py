@@ -9,6 +9,7 @@ from rich.markup import escape
 from singan import api
 from singan.cli.app import app, choose_seeds, console, notify, parse_scales, parse_size, reporting_errors
 from singan.cli.display import TrainingDisplay
+from singan.events import ignore
 from singan.cli.options import (
     DeviceOption,
     LayoutScaleOption,
@@ -23,6 +24,7 @@ from singan.cli.options import (
 from tasks import animate as animation
 from tasks.harmonize import BLUR_SIGMA, EDIT_RADIUS, HARMONIZE_RADIUS
 from tasks.paint import PALETTE_COLOURS
+
 
 def _report(paths: list[Path], quiet: bool) -> None:
     if not quiet:
@@ -69,7 +71,7 @@ def animate(
     """A GIF (and MP4) of a random walk in noise space around the training image's reconstruction."""
     loaded = api.load_run(api.find_run(run), device=device)
     paths = api.animate_run(loaded, frames=frames, fps=fps, start_scale=start_scale, alpha=alpha, beta=beta,
-                            seed=seed, loop=loop, mp4=mp4, out=out, on_event=notify if not quiet else _silent)
+                            seed=seed, loop=loop, mp4=mp4, out=out, on_event=ignore if quiet else notify)
     _report(paths, quiet)
 
 
@@ -88,7 +90,7 @@ def paint(
     scales = parse_scales(start_scale, default=1)
     loaded = api.load_run(api.find_run(run), device=device)
     if not quantize:
-        paths = api.paint_run(loaded, painting, scales, seed=seed, out=out, on_event=_silent if quiet else notify)
+        paths = api.paint_run(loaded, painting, scales, seed=seed, out=out, on_event=ignore if quiet else notify)
     else:
         # Quantisation fine-tunes the start scale once per run: that takes as long as training it.
         with TrainingDisplay(quiet) as display:
@@ -115,7 +117,7 @@ def _blend_command(task: str, radius: int):
         loaded = api.load_run(api.find_run(run), device=device)
         blend = api.harmonize_run if task == "harmonize" else api.edit_run
         paths = blend(loaded, picture, mask, scales, seed=seed, radius=dilate, sigma=blur, out=out,
-                      on_event=_silent if quiet else notify)
+                      on_event=ignore if quiet else notify)
         _report(paths, quiet)
 
     command.__doc__ = (f"{'Harmonize a pasted object with' if task == 'harmonize' else 'Blend a rough edit into'} "
@@ -126,7 +128,3 @@ def _blend_command(task: str, radius: int):
 
 app.command("harmonize")(reporting_errors(_blend_command("harmonize", HARMONIZE_RADIUS)))
 app.command("edit")(reporting_errors(_blend_command("edit", EDIT_RADIUS)))
-
-
-def _silent(event) -> None:
-    pass

@@ -132,8 +132,8 @@ def sr(
     given = {key: value for key, value in settings.items() if value is not None}
     display = TrainingDisplay(quiet)
     with display:
-        paths = api.super_resolve_run(api.find_run(source), factor, preset_config(preset or DEFAULT_PRESET), settings=given,
-                                      out=out, name=name, device=device, force=force, seed=noise_seed, output=output,
+        paths = api.super_resolve_run(api.find_run(source), factor, preset_config(preset or DEFAULT_PRESET),
+                                      settings=given, out=out, name=name, device=device, force=force, seed=noise_seed, output=output,
                                       on_event=display)
     if not quiet:
         for path in paths:
