@@ -133,8 +133,8 @@ def sr(
     display = TrainingDisplay(quiet)
     with display:
         paths = api.super_resolve_run(api.find_run(source), factor, preset_config(preset or DEFAULT_PRESET),
-                                      settings=given, out=out, name=name, device=device, force=force, seed=noise_seed, output=output,
-                                      on_event=display)
+                                      settings=given, out=out, name=name, device=device, force=force,
+                                      seed=noise_seed, output=output, on_event=display)
     if not quiet:
         for path in paths:
             console.print(f"Wrote [bold]{escape(str(path))}[/]", highlight=False)
