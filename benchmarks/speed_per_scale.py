@@ -1,47 +1,90 @@
-"""Seconds per training iteration at every scale of a preset, beside the original implementation's figures.
+"""Seconds per training iteration and peak memory at every scale of a preset, with arithmetic efficiency.
 
     python benchmarks/speed_per_scale.py [IMAGE] [--iterations 3] [--preset paper] [--device auto]
 
-Each scale is timed on its own: the coarser scales are random frozen networks of the right shapes
-(the time of an iteration does not depend on what they have learnt). Writes the "speed_per_scale"
+Each scale is timed in a process of its own, so its peak memory is its own: the coarser scales are
+random frozen networks of the right shapes (an iteration's time does not depend on what they have
+learnt). The arithmetic of one iteration is counted from the layer shapes (singan/training/cost.py) and
+divided by the time, next to the throughput of a large matrix product measured in the same run: their
+ratio says how much of the machine the training uses. Writes the "speed_per_scale_<preset>_<device>"
 section of benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import torch
 
 from report import machine_description, write_section
 from singan.config import preset
-from singan.device import describe_device, make_generator, resolve_device
+from singan.device import describe_device, make_generator, resolve_device, synchronize
 from singan.images import load_image
 from singan.models.singan import SinGAN, draw_noise, new_networks
 from singan.pyramid import build_pyramid, plan_for
-from singan.training.cost import iteration_flops, seconds_per_iteration
+from singan.training.cost import iteration_flops, seconds_per_iteration, trained_size
 from singan.training.singan import ScaleTrainer
 
 SHARED_BALLOONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "singan-inputs" / "Images" / "balloons.png"
 # The official SinGAN code on this project's machine kind (2-core CPU, torch 2.13), balloons.png,
 # from ../shared/reference/singan.md: scale -> seconds per iteration.
 ORIGINAL_BALLOONS = {0: 0.061, 3: 0.167, 4: 0.70, 7: 3.27, 8: 19.3}
+TARGET_SPEEDUP = 1.25
 MIN_SECONDS = 3.0
+MATMUL_SIZE = 2048
 
 
-def time_scale(model: SinGAN, reals: list[torch.Tensor], scale: int, config, iterations: int) -> float:
-    device = reals[scale].device
-    rng = make_generator(device, scale)
-    while model.num_scales < scale:
-        index = model.num_scales
-        model.add_scale(*new_networks(3, config.width(index), rng), 0.1 if index else 1.0,
-                        tuple(reals[index].shape[-2:]))
-    generator, critic = new_networks(3, config.width(scale), rng)
-    trainer = ScaleTrainer(model, reals[scale], generator, critic, config, rng)
+def matmul_gflops(device: torch.device, repeats: int = 10) -> float:
+    """The best of `repeats` float32 products of two 2048x2048 matrices, in GFLOP/s."""
+    rng = make_generator(device, 0)
+    left, right = (torch.randn(MATMUL_SIZE, MATMUL_SIZE, generator=rng, device=device) for _ in range(2))
+    best = float("inf")
+    for _ in range(repeats + 1):
+        synchronize(device)
+        started = time.perf_counter()
+        torch.mm(left, right)
+        synchronize(device)
+        best = min(best, time.perf_counter() - started)
+    return 2 * MATMUL_SIZE**3 / best / 1e9
+
+
+def peak_memory_gib(device: torch.device) -> float:
+    """The process's peak resident memory on a CPU (Linux reports KiB), the allocator's peak on a GPU."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**30
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def time_scale(arguments: argparse.Namespace) -> dict:
+    """One scale, in this process: seconds per iteration after a warm-up, and the peak memory."""
+    device = resolve_device(arguments.device)
+    config = preset(arguments.preset).replace(seed=0)
+    image = load_image(arguments.image)
+    plan = plan_for(*image.shape[-2:], config)
+    reals = build_pyramid(image.to(device), plan)
+    model = SinGAN(3).to(device)
+    rng = make_generator(device, arguments.scale)
+    model.reconstruction_noise = draw_noise(rng, 1, plan.sizes[0])
+    for index in range(arguments.scale):
+        model.add_scale(*new_networks(3, config.width(index), rng), 0.1 if index else 1.0, plan.sizes[index])
+    generator, critic = new_networks(3, config.width(arguments.scale), rng)
+    trainer = ScaleTrainer(model, reals[arguments.scale], generator, critic, config, rng)
     # Small scales take milliseconds: repeat them for at least MIN_SECONDS so the figure is stable.
-    return seconds_per_iteration(trainer, iterations, MIN_SECONDS)
+    seconds = seconds_per_iteration(trainer, arguments.iterations, MIN_SECONDS)
+    return {"seconds": seconds, "peak_gib": peak_memory_gib(device)}
+
+
+def time_in_subprocess(arguments: argparse.Namespace, scale: int) -> dict:
+    command = [sys.executable, __file__, str(arguments.image), "--preset", arguments.preset, "--device",
+               arguments.device, "--iterations", str(arguments.iterations), "--scale", str(scale)]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -50,48 +93,64 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=3, help="timed iterations per scale (after one warm-up)")
     parser.add_argument("--preset", default="paper")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--scale", type=int, help=argparse.SUPPRESS)  # internal: time this scale, print JSON
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     arguments = parser.parse_args()
+    if arguments.scale is not None:
+        print(json.dumps(time_scale(arguments)))
+        return
 
     device = resolve_device(arguments.device)
-    config = preset(arguments.preset).replace(seed=0)
+    config = preset(arguments.preset)
     image = load_image(arguments.image)
     if image.shape[1] != 3:
         raise SystemExit("the benchmark expects an RGB image")
     plan = plan_for(*image.shape[-2:], config)
-    reals = build_pyramid(image.to(device), plan)
-    model = SinGAN(3).to(device)
-    model.reconstruction_noise = draw_noise(make_generator(device, 0), 1, plan.sizes[0])
-    compare = arguments.image.name == "balloons.png" and arguments.preset == "paper"
+    compare = arguments.image.name == "balloons.png" and arguments.preset == "paper" and device.type == "cpu"
+    matmul = matmul_gflops(device)
+    print(f"matrix product: {matmul:.0f} GFLOP/s", flush=True)
 
-    rows, total = [], 0.0
+    rows, total, peak = [], 0.0, 0.0
     for scale, size in enumerate(plan.sizes):
-        seconds = time_scale(model, reals, scale, config, arguments.iterations)
+        measured = time_in_subprocess(arguments, scale)
+        seconds = measured["seconds"]
         total += seconds * config.iterations
+        peak = max(peak, measured["peak_gib"])
         gflops = iteration_flops(config, list(plan.sizes), scale) / seconds / 1e9
         original = ORIGINAL_BALLOONS.get(scale) if compare else None
         ratio = f"{original / seconds:.2f}x" if original else ""
-        rows.append(f"| {scale} | {size[0]}x{size[1]} | {config.width(scale)} | {seconds:.3f} | "
-                    f"{original if original else ''} | {ratio} | {gflops:.0f} |")
+        trained = trained_size(config, size)
+        window = "" if trained == tuple(size) else f" (crops {trained[0]}x{trained[1]})"
+        rows.append(f"| {scale} | {size[0]}x{size[1]}{window} | {config.width(scale)} | {seconds:.3f} | "
+                    f"{original if original else ''} | {ratio} | {measured['peak_gib']:.2f} | {gflops:.0f} | "
+                    f"{gflops / matmul:.0%} |")
         print(rows[-1], flush=True)
+    final_matmul = matmul_gflops(device)
 
+    memory = "peak GPU memory allocated" if device.type == "cuda" else "peak resident memory of the process"
     body = "\n".join([
-        f"## Seconds per training iteration, `{arguments.preset}` preset, {arguments.image.name}",
+        f"## Seconds per training iteration, `{arguments.preset}` preset, {arguments.image.name}, {device.type}",
         "",
         f"Machine: {machine_description(device)}; device {describe_device(device)}.",
         f"Command: `python benchmarks/speed_per_scale.py {' '.join(sys.argv[1:])}` (image {arguments.image.name}; "
-        f"mean of at least {arguments.iterations} iterations and {MIN_SECONDS:g} s per scale after one warm-up; "
-        f"an iteration is {config.critic_steps} critic + {config.generator_steps} generator steps).",
+        f"each scale in its own process; mean of at least {arguments.iterations} iterations and {MIN_SECONDS:g} s "
+        f"after one warm-up; an iteration is {config.critic_steps} critic + {config.generator_steps} generator "
+        "steps).",
         "",
-        "| scale | size (HxW) | channels | s/iter (ours) | s/iter (original) | speed-up | GFLOP/s |",
-        "|---|---|---|---|---|---|---|",
+        f"| scale | size (HxW) | channels | s/iter (ours) | s/iter (original) | speed-up | {memory} (GiB) "
+        "| GFLOP/s | of matmul |",
+        "|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
         f"Whole training extrapolated ({config.iterations} iterations per scale): {total / 3600:.2f} h"
-        + (" (original: about 14.9 h)." if compare else "."),
-        "The original figures are the official code on this machine kind, from the reference (singan.md, section 6).",
-        "Our iteration does more arithmetic than the original's: each generator step recomputes its fake.",
-        "GFLOP/s counts the arithmetic of one iteration from the layer shapes (singan/training/cost.py).",
+        + (" (original: about 14.9 h)." if compare else ".") + f" Peak memory of any scale: {peak:.2f} GiB"
+        + (" (original: 3.0 GiB)." if compare else "."),
+        f"Matrix product ({MATMUL_SIZE}x{MATMUL_SIZE}, float32) in the same run: {matmul:.0f} GFLOP/s before the "
+        f"scales, {final_matmul:.0f} GFLOP/s after; 'of matmul' divides each scale's GFLOP/s by the first.",
+        "GFLOP/s counts the arithmetic of one iteration from the layer shapes (singan/training/cost.py): every "
+        "generator step recomputes its fake, which the original does not.",
+        *([f"The original figures are the official code on this machine kind, from the reference (singan.md, "
+           f"section 6); the target is at least {TARGET_SPEEDUP}x at every scale."] if compare else []),
     ])
     if not arguments.no_write:
         write_section(f"speed_per_scale_{arguments.preset}_{device.type}", body)

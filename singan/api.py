@@ -10,7 +10,7 @@ import torch
 
 from singan import checkpoint
 from singan.checkpoint import RunRecord
-from singan.config import TrainConfig
+from singan.config import DEFAULT_PRESET, TrainConfig, preset
 from singan.device import describe_device, resolve_device
 from singan.errors import ConfigError, RunError
 from singan.events import (
@@ -23,6 +23,7 @@ from singan.events import (
     ignore,
 )
 from singan.images import file_sha256, load_image, save_image
+from singan.metrics.inception import load_inception
 from singan.models.singan import SinGAN
 from singan.runs import DEFAULT_ROOT, Run, find_run, load_run, resume_command
 from singan.pyramid import PyramidPlan, build_pyramid, plan_for
@@ -30,6 +31,7 @@ from singan.training.cost import estimate_seconds, iteration_flops, training_flo
 from singan.training.singan import PyramidTrainer, ScaleResult
 from tasks import super_resolution
 from tasks.animate import animate_run
+from tasks.evaluate import Evaluation, check_options, evaluate, write_evaluation
 from tasks.harmonize import blend_run
 from tasks.paint import paint_run
 from tasks.retarget import retarget_run
@@ -59,7 +61,7 @@ def train_run(image: str | Path, config: TrainConfig | None = None, *, out: str 
         record, model = _resumable(directory, image, torch_device)
         config = record.train_config
     else:
-        config = _with_seed((config or TrainConfig()).validate())
+        config = _with_seed((config or preset(DEFAULT_PRESET)).validate())
     plan = plan_for(*pixels.shape[-2:], config)
     if plan.shrunk:
         on_event(Notice(f"{Path(image).name} is {_size_text(plan.input_size)}: shrunk to "
@@ -182,6 +184,22 @@ def _sample_folder(start_scale: int, scale_h: float, scale_v: float) -> str:
     return f"start{start_scale}_h{scale_h:g}_v{scale_v:g}"
 
 
+def evaluate_run(run: Run, num: int = 50, seed: int = 0, start_scale: int = 0,
+                 inception_weights: str | Path | None = None,
+                 on_event: EventHandler = ignore) -> tuple[Evaluation, Path]:
+    """Patch SWD (with its real-vs-real floor), diversity and, given the FID Inception weights file, SIFID
+    of `num` samples; writes them to RUN/eval.json and returns the figures and that path."""
+    check_options(run.model, num, start_scale)
+    inception = None
+    if inception_weights is not None:
+        inception = load_inception(inception_weights, run.device)
+    else:
+        on_event(Notice("SIFID skipped: pass --inception-weights PATH (the FID Inception-v3 weights file) "
+                        "to compute it"))
+    evaluation = evaluate(run, num, seed, start_scale, inception)
+    return evaluation, write_evaluation(run.directory, evaluation)
+
+
 def run_summary(directory: str | Path) -> dict:
     """What `singan info` shows: settings, per-scale sizes, widths, noise amplitudes and times."""
     record = checkpoint.read_record(Path(directory))
@@ -272,5 +290,5 @@ def _size_text(size) -> str:
     return f"{size[1]}x{size[0]} px"
 
 
-__all__ = ["Run", "animate_run", "edit_run", "find_run", "harmonize_run", "load_run", "paint_run", "resume_command",
-           "retarget_run", "run_summary", "sample_run", "super_resolve_run", "train_run"]
+__all__ = ["Run", "animate_run", "edit_run", "evaluate_run", "find_run", "harmonize_run", "load_run", "paint_run",
+           "resume_command", "retarget_run", "run_summary", "sample_run", "super_resolve_run", "train_run"]

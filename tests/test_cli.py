@@ -11,11 +11,14 @@ from typer.testing import CliRunner
 
 from singan import checkpoint
 from singan.cli import app, parse_seeds
+from singan.config import preset
 from singan.training.singan import ScaleTrainer
 
 from conftest import synthetic_image, write_image
 
-TINY_FLAGS = ["--min-size", "14", "--max-size", "32", "--iterations", "4", "--seed", "1", "--device", "cpu"]
+# The default (fast) preset with the paper's scale factor, so the tiny image gets 4 scales.
+TINY_FLAGS = ["--min-size", "14", "--max-size", "32", "--scale-factor", "0.75", "--iterations", "4", "--seed", "1",
+              "--device", "cpu"]
 
 
 def invoke(*args):
@@ -43,6 +46,10 @@ def cli_run(tmp_path, image_file):
 def test_train_writes_a_run_and_reports_progress(cli_run):
     record = json.loads((cli_run / "run.json").read_text())
     assert record["complete"] and record["seed"] == 1 and record["config"]["iterations"] == 4
+    # No --preset: the fast preset's settings, with the flags given on top.
+    fast = preset("fast")
+    assert record["config"]["crop_size"] == fast.crop_size and record["config"]["critic_steps"] == fast.critic_steps
+    assert record["config"]["scale_factor"] == 0.75
 
 
 def test_train_output(tmp_path, image_file):

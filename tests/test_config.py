@@ -1,7 +1,9 @@
 import pytest
 
-from singan.config import PRESETS, TrainConfig, preset
+from singan.config import DEFAULT_PRESET, PRESETS, TrainConfig, preset
 from singan.errors import ConfigError
+from singan.pyramid import plan_for
+from singan.training.cost import training_flops
 
 
 def test_paper_preset_is_the_published_algorithm():
@@ -14,6 +16,24 @@ def test_paper_preset_is_the_published_algorithm():
     assert (config.gradient_penalty_weight, config.reconstruction_weight) == (0.1, 10.0)
     assert config.noise_amplitude == 0.1
     assert [config.width(scale) for scale in range(13)] == [32] * 4 + [64] * 4 + [128] * 5
+
+
+def test_fast_preset_is_the_default_and_keeps_the_papers_model_and_losses():
+    assert DEFAULT_PRESET == "fast"
+    fast, paper = preset("fast"), preset("paper")
+    same = ("max_size", "min_size", "generator_learning_rate", "critic_learning_rate", "beta1", "beta2",
+            "lr_decay_at", "lr_decay", "gradient_penalty_weight", "reconstruction_weight", "noise_amplitude",
+            "base_channels")
+    assert all(getattr(fast, name) == getattr(paper, name) for name in same)
+    assert paper.crop_size == 0 and fast.crop_size > 0
+
+
+def test_fast_preset_does_at_least_ten_times_less_arithmetic_on_balloons():
+    # balloons.png is 186x248: 9 scales for the paper, 6 for the fast preset.
+    fast, paper = preset("fast"), preset("paper")
+    fast_sizes, paper_sizes = (list(plan_for(186, 248, config).sizes) for config in (fast, paper))
+    assert (len(fast_sizes), len(paper_sizes)) == (6, 9)
+    assert training_flops(paper, paper_sizes) > 40 * training_flops(fast, fast_sizes)
 
 
 def test_quick_preset_is_smaller():

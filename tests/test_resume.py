@@ -77,7 +77,8 @@ def test_resume_survives_a_killed_process(tmp_path, image_file):
     """SIGKILL at a random moment (no cleanup at all) still leaves a loadable, resumable run."""
     out = tmp_path / "runs"
     command = [sys.executable, "-m", "singan", "train", str(image_file), "--out", str(out), "--quiet",
-               "--min-size", "14", "--max-size", "32", "--iterations", "30", "--seed", "3", "--device", "cpu"]
+               "--min-size", "14", "--max-size", "32", "--scale-factor", "0.75", "--iterations", "30", "--seed", "3",
+               "--device", "cpu"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     record_path = out / "tiny" / "run.json"
     deadline = time.monotonic() + 120

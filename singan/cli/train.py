@@ -14,10 +14,11 @@ from singan import api
 from singan.cli.app import app, console, errors, reporting_errors
 from singan.cli.display import TrainingDisplay
 from singan.cli.options import DeviceOption
-from singan.config import PRESET_DESCRIPTIONS, PRESETS, TrainConfig, flag, preset as preset_config
+from singan.config import DEFAULT_PRESET, PRESET_DESCRIPTIONS, PRESETS, TrainConfig, flag, preset as preset_config
 from singan.errors import ConfigError, SinGANError
 
-DEFAULT_PRESET = "paper"
+# Super-resolution is the paper's algorithm on a pyramid of its own; the fast recipe is not tuned for it.
+SUPER_RESOLUTION_PRESET = "paper"
 
 
 def with_config_options(command):
@@ -114,7 +115,8 @@ def sr(
                                            "trained run (a directory, or a name under Output/)", show_default=False)],
     factor: Annotated[float, typer.Option(help="upscaling factor, from 1 to 16 (2, 4 and 8 as the paper)")] = 4.0,
     preset: Annotated[Optional[str], typer.Option(
-        help="settings the super-resolution ones go on top of (default: paper)", show_default=False)] = None,
+        help=f"settings the super-resolution ones go on top of (default: {SUPER_RESOLUTION_PRESET})",
+        show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option(help="folder that holds runs (default: Output)",
                                                 show_default=False)] = None,
     name: Annotated[Optional[str], typer.Option(help="run name (default: the image's name + _sr)",
@@ -132,7 +134,7 @@ def sr(
     given = {key: value for key, value in settings.items() if value is not None}
     display = TrainingDisplay(quiet)
     with display:
-        paths = api.super_resolve_run(api.find_run(source), factor, preset_config(preset or DEFAULT_PRESET),
+        paths = api.super_resolve_run(api.find_run(source), factor, preset_config(preset or SUPER_RESOLUTION_PRESET),
                                       settings=given, out=out, name=name, device=device, force=force,
                                       seed=noise_seed, output=output, on_event=display)
     if not quiet:

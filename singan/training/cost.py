@@ -35,15 +35,24 @@ def iteration_flops(config: TrainConfig, sizes: list[Size], scale: int, image_ch
 
     Critic step: the fake (G), critic on real, fake and interpolate (3 D), their backward (2 x 2 D),
     the penalty's input gradient with its graph (2 D) and its backward (4 D), plus a fresh coarser
-    sample through the frozen scales. Generator step: fake and reconstruction (2 G), critic (D),
+    sample through the frozen scales (always whole). With --crop-size, the scale's own networks see the window
+    only. Generator step: fake and reconstruction (2 G), critic (D),
     the critic's input gradient (D), both generator backwards (2 x 2 G).
     """
-    g = generator_flops(image_channels, config.width(scale), sizes[scale])
-    d = critic_flops(image_channels, config.width(scale), sizes[scale])
+    trained = trained_size(config, sizes[scale])
+    g = generator_flops(image_channels, config.width(scale), trained)
+    d = critic_flops(image_channels, config.width(scale), trained)
     coarser = sum(generator_flops(image_channels, config.width(k), sizes[k]) for k in range(scale))
     critic_step = coarser + g + 13 * d
     generator_step = 6 * g + 2 * d
     return config.critic_steps * critic_step + config.generator_steps * generator_step
+
+
+def trained_size(config: TrainConfig, size: Size) -> Size:
+    """The size a scale's networks see in one iteration: the whole scale, or the --crop-size window."""
+    if config.crop_size == 0:
+        return tuple(size)
+    return (min(config.crop_size, size[0]), min(config.crop_size, size[1]))
 
 
 def training_flops(config: TrainConfig, sizes: list[Size], first_scale: int = 0, image_channels: int = 3) -> float:

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from singan.config import TrainConfig
 from singan.device import make_generator
 from singan.errors import NonFiniteLossError
 from singan.events import EventHandler, IterationFinished, ScaleStarted, ignore
-from singan.models.singan import PatchCritic, ScaleGenerator, SinGAN, add_noise, new_networks
-from singan.pyramid import upsample
+from singan.models.singan import PADDING, PatchCritic, ScaleGenerator, SinGAN, add_noise, new_networks
+from singan.pyramid import Size, upsample
 from singan.training.losses import (
     critic_wasserstein_loss,
     generator_adversarial_loss,
@@ -27,6 +28,41 @@ from singan.training.losses import (
 def scale_seed(seed: int, scale: int) -> int:
     """An independent seed per scale, so a resumed run trains each scale exactly as an uninterrupted one."""
     return int(np.random.SeedSequence([seed, scale]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The part of a scale that one iteration trains on: rows top .. top + height, columns left .. left + width."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+
+    def crop(self, image: torch.Tensor, margin: int = 0) -> torch.Tensor:
+        """The window of `image`, grown by `margin` px on every side (`image` is that much larger)."""
+        return image[..., self.top:self.top + self.height + 2 * margin, self.left:self.left + self.width + 2 * margin]
+
+
+def random_window(size: Size, crop_size: int, rng: torch.Generator) -> Window | None:
+    """A uniformly placed crop_size x crop_size window (each side at most the image's), or None for the whole
+    image: when cropping is off or the scale is no larger than the crop."""
+    height, width = min(crop_size, size[0]), min(crop_size, size[1])
+    if crop_size == 0 or (height, width) == tuple(size):
+        return None
+    top, left = torch.randint(0, 2**31 - 1, (2,), generator=rng, device=rng.device).tolist()
+    return Window(top % (size[0] - height + 1), left % (size[1] - width + 1), height, width)
+
+
+def _generator_input(noisy: torch.Tensor, previous: torch.Tensor, window: Window | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The generator's (noisy, previous) inputs for `window`: the noisy input is cut with its PADDING px of
+    context (zeros at the image border, as the generator pads), so a window's output is the whole image's
+    output in that window up to batch-norm statistics."""
+    if window is None:
+        return noisy, previous
+    if noisy.shape[-2:] == previous.shape[-2:]:
+        noisy = F.pad(noisy, [PADDING] * 4)
+    return window.crop(noisy, PADDING), window.crop(previous)
 
 
 @dataclass
@@ -79,23 +115,30 @@ class ScaleTrainer:
         noises = [self.model.draw_noise(self.rng, scale, size) for scale, size in enumerate(self.model.sizes)]
         return self._coarser_image(noises)
 
-    def critic_step(self, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
-        """One WGAN-GP update of the critic on a fresh coarser sample; returns the generator's input."""
+    def critic_step(self, noise: torch.Tensor, window: Window | None = None) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """One WGAN-GP update of the critic on a fresh coarser sample; returns the generator's input.
+
+        With a `window`, the critic sees that part of the real and generated images only.
+        """
         previous = self.random_previous()
-        noisy = add_noise(previous, noise, self.noise_amplitude)
+        noisy, previous = _generator_input(add_noise(previous, noise, self.noise_amplitude), previous, window)
+        real = self.real if window is None else window.crop(self.real)
         with torch.no_grad():
             fake = self.generator(noisy, previous)
-        real_scores = self.critic(self.real)
+        real_scores = self.critic(real)
         fake_scores = self.critic(fake)
-        penalty = gradient_penalty(self.critic, self.real, fake, self.rng)
+        penalty = gradient_penalty(self.critic, real, fake, self.rng)
         loss = critic_wasserstein_loss(real_scores, fake_scores) + self.config.gradient_penalty_weight * penalty
         self.critic_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.critic_optimizer.step()
         return noisy, previous, {"critic": loss.detach(), "gradient_penalty": penalty.detach()}
 
-    def generator_step(self, noisy: torch.Tensor, previous: torch.Tensor) -> dict:
-        """One generator update; the fake is recomputed with the current weights at every step."""
+    def generator_step(self, noisy: torch.Tensor, previous: torch.Tensor, window: Window | None = None) -> dict:
+        """One generator update; the fake is recomputed with the current weights at every step.
+
+        `noisy` and `previous` come from `critic_step`; `window` limits the reconstruction loss to it too.
+        """
         fake = self.generator(noisy, previous)
         # The critic's weights get no gradient here; it only passes the gradient on to the fake.
         self.critic.requires_grad_(False)
@@ -104,8 +147,9 @@ class ScaleTrainer:
         loss = adversarial
         losses = {"adversarial": adversarial.detach()}
         if self.config.reconstruction_weight > 0:
-            rebuilt = self.generator(self.reconstruction_input, self.reconstruction_previous)
-            reconstruction = reconstruction_loss(rebuilt, self.real)
+            inputs = _generator_input(self.reconstruction_input, self.reconstruction_previous, window)
+            real = self.real if window is None else window.crop(self.real)
+            reconstruction = reconstruction_loss(self.generator(*inputs), real)
             loss = loss + self.config.reconstruction_weight * reconstruction
             losses["reconstruction"] = reconstruction.detach()
         self.generator_optimizer.zero_grad(set_to_none=True)
@@ -116,10 +160,11 @@ class ScaleTrainer:
     def iteration(self) -> dict:
         """Critic steps then generator steps; one noise map per iteration, as the original."""
         noise = self.model.draw_noise(self.rng, self.scale, self.size)
+        window = random_window(self.size, self.config.crop_size, self.rng)
         for _ in range(self.config.critic_steps):
-            noisy, previous, critic_losses = self.critic_step(noise)
+            noisy, previous, critic_losses = self.critic_step(noise, window)
         for _ in range(self.config.generator_steps):
-            generator_losses = self.generator_step(noisy, previous)
+            generator_losses = self.generator_step(noisy, previous, window)
         return {**critic_losses, **generator_losses}
 
     def decay_learning_rate(self) -> None:
@@ -144,7 +189,9 @@ class ScaleTrainer:
 
 
 def _adam(module: torch.nn.Module, learning_rate: float, config: TrainConfig) -> torch.optim.Adam:
-    return torch.optim.Adam(module.parameters(), lr=learning_rate, betas=(config.beta1, config.beta2))
+    # The fused kernel updates all of a network's parameters in one call: the same Adam, without the
+    # per-parameter overhead that dominates the small coarse scales.
+    return torch.optim.Adam(module.parameters(), lr=learning_rate, betas=(config.beta1, config.beta2), fused=True)
 
 
 def _to_floats(losses: dict[str, torch.Tensor]) -> dict[str, float]:

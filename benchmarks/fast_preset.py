@@ -1,0 +1,161 @@
+"""The `fast` preset against the `paper` preset: whole training time at full size, and sample quality.
+
+    python benchmarks/fast_preset.py [IMAGE] [--root benchmarks/output/fast_preset] [--compare-size 128]
+                                     [--num 50] [--reuse]
+
+1. Times `singan train IMAGE` (the default preset, `fast`) at the full 250 px as a new process, start to end.
+2. Trains both presets at `--compare-size` (the paper preset takes hours at 250 px on a CPU) and evaluates
+   each with `singan eval`'s metrics on the same number of samples: patch SWD (with its real-vs-real floor)
+   and diversity. The fast preset passes when its SWD is no worse than the paper preset's and its
+   diversity is 0.6x to 1.5x the paper preset's.
+
+With --reuse, finished runs under --root are evaluated as they are and unfinished ones are resumed, so
+the hours of the paper preset's run are spent once. Writes the "fast_preset" section of
+benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from report import machine_description, write_section
+from singan import api
+from singan.checkpoint import read_record
+from singan.config import preset
+from singan.errors import RunError
+
+SHARED_BALLOONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "singan-inputs" / "Images" / "balloons.png"
+TARGET_MINUTES = 20
+DIVERSITY_RANGE = (0.6, 1.5)
+
+
+def time_default_training(image: Path, root: Path, name: str, reuse: bool) -> float:
+    """Wall-clock seconds of `singan train IMAGE` as a user runs it; with --reuse, the recorded time of a
+    finished run (its scales' seconds) instead."""
+    directory = root / name
+    if reuse and _complete(directory):
+        return sum(scale.seconds for scale in read_record(directory).scales)
+    command = [sys.executable, "-m", "singan", "train", str(image), "--out", str(root), "--name", name,
+               "--force", "--quiet"]
+    started = time.perf_counter()
+    subprocess.run(command, check=True)
+    return time.perf_counter() - started
+
+
+def trained(image: Path, root: Path, name: str, preset_name: str, max_size: int, reuse: bool,
+            finish: bool) -> Path:
+    """A run of `preset_name` at `max_size`. With --reuse an existing run is kept, and resumed when unfinished
+    unless --no-finish; otherwise it is trained anew."""
+    directory = root / name
+    if reuse and directory.exists():
+        if not _complete(directory) and finish:
+            print(f"resuming {directory}", flush=True)
+            api.train_run(image, out=root, name=name, resume=True, estimate=False)
+        return directory
+    print(f"training {directory}", flush=True)
+    config = preset(preset_name).replace(max_size=max_size, seed=0)
+    api.train_run(image, config, out=root, name=name, force=True, estimate=False)
+    return directory
+
+
+def _complete(directory: Path) -> bool:
+    try:
+        return read_record(directory).complete
+    except RunError:
+        return False
+
+
+def evaluated(directory: Path, num: int) -> dict:
+    """The run's figures as `singan eval` computes them, or how far an unfinished run has got."""
+    record = read_record(directory)
+    figures = {"scales": record.num_scales, "trained_scales": len(record.scales), "size": record.planned_sizes[-1],
+               "train_seconds": sum(scale.seconds for scale in record.scales)}
+    if record.complete:
+        evaluation, _ = api.evaluate_run(api.load_run(directory), num=num, seed=0)
+        figures.update(evaluation.to_dict())
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("image", nargs="?", type=Path, default=SHARED_BALLOONS)
+    parser.add_argument("--root", type=Path, default=Path(__file__).parent / "output" / "fast_preset")
+    parser.add_argument("--compare-size", type=int, nargs="+", default=[128], help="max sizes to compare at")
+    parser.add_argument("--num", type=int, default=50, help="samples per evaluation")
+    parser.add_argument("--reuse", action="store_true", help="keep existing runs under --root (resuming them)")
+    parser.add_argument("--no-finish", dest="finish", action="store_false",
+                        help="with --reuse, report unfinished runs as they are instead of resuming them")
+    arguments = parser.parse_args()
+    stem = arguments.image.stem
+
+    full_seconds = time_default_training(arguments.image, arguments.root, f"{stem}_fast_full", arguments.reuse)
+    print(f"fast preset, full size: {full_seconds / 60:.1f} min", flush=True)
+    runs = {"fast (full size)": arguments.root / f"{stem}_fast_full"}
+    for size in arguments.compare_size:
+        for name in ("fast", "paper"):
+            runs[f"{name} ({size} px)"] = trained(arguments.image, arguments.root, f"{stem}_{name}_{size}", name,
+                                                  size, arguments.reuse, arguments.finish)
+    figures = {label: evaluated(directory, arguments.num) for label, directory in runs.items()}
+    (arguments.root / "figures.json").write_text(json.dumps(figures, indent=2))
+    body = report(arguments, figures, full_seconds)
+    write_section("fast_preset", body)
+    print(body)
+
+
+def report(arguments: argparse.Namespace, figures: dict, full_seconds: float) -> str:
+    verdict = lambda ok: "met" if ok else "MISSED"  # noqa: E731
+    time_ok = full_seconds <= TARGET_MINUTES * 60
+    lines = [
+        f"## The `fast` preset against the `paper` preset, {arguments.image.name}",
+        "",
+        f"Machine: {machine_description(torch.device('cpu'))}.",
+        f"Command: `python benchmarks/fast_preset.py {' '.join(sys.argv[1:])}`; {arguments.num} samples per run "
+        "(seeds 0 onwards, start scale 0), evaluated as `singan eval` does; every run seed 0.",
+        "",
+        "| run | finest size | scales | training (min) | patch SWD x1000 | real-vs-real floor | x floor "
+        "| diversity |",
+        "|---|---|---|---|---|---|---|---|",
+        *[_row(label, values) for label, values in figures.items()],
+        "",
+        f"- Whole training at full size with the default preset (`singan train {arguments.image.name}`, timed as "
+        f"a new process): {full_seconds / 60:.1f} min; target at most {TARGET_MINUTES} min "
+        f"(the original: about 15 h): {verdict(time_ok)}.",
+    ]
+    for size in arguments.compare_size:
+        fast, paper = figures[f"fast ({size} px)"], figures[f"paper ({size} px)"]
+        if "swd" not in fast or "swd" not in paper:
+            lines.append(f"- At {size} px: not compared, a run is unfinished "
+                         f"(paper {paper['trained_scales']} of {paper['scales']} scales).")
+            continue
+        ratio = fast["diversity"] / paper["diversity"]
+        lines += [
+            f"- Patch SWD at {size} px: fast {fast['swd']['average']:.1f} against paper "
+            f"{paper['swd']['average']:.1f} (target: no worse): {verdict(fast['swd']['average'] <= paper['swd']['average'])}.",
+            f"- Diversity at {size} px: fast {fast['diversity']:.3f} against paper {paper['diversity']:.3f}, ratio "
+            f"{ratio:.2f} (target {DIVERSITY_RANGE[0]} to {DIVERSITY_RANGE[1]}): "
+            f"{verdict(DIVERSITY_RANGE[0] <= ratio <= DIVERSITY_RANGE[1])}.",
+        ]
+    lines.append("- Training minutes of the compared runs are the sum of their scales' times as run.json records them.")
+    return "\n".join(lines)
+
+
+def _row(label: str, values: dict) -> str:
+    size = f"{values['size'][0]}x{values['size'][1]}"
+    minutes = f"{values['train_seconds'] / 60:.1f}"
+    if "swd" not in values:
+        return (f"| {label} | {size} | {values['trained_scales']} of {values['scales']} trained | {minutes} "
+                "| - | - | - | - |")
+    swd = values["swd"]
+    return (f"| {label} | {size} | {values['scales']} | {minutes} | {swd['average']:.1f} | {swd['floor']:.1f} | "
+            f"{swd['ratio']:.2f} | {values['diversity']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Quality figures for generated images: patch SWD, diversity, SIFID/FID (Inception features)."""

@@ -1,0 +1,89 @@
+"""Training on windows (--crop-size): where windows fall, that a window sees the whole image's context,
+and that a scale larger than the crop trains on crop-sized inputs only."""
+
+import pytest
+import torch
+
+from singan.config import TrainConfig
+from singan.device import make_generator
+from singan.errors import ConfigError
+from singan.models.singan import PADDING, SinGAN, add_noise, draw_noise, new_networks
+from singan.pyramid import plan_pyramid
+from singan.training.cost import iteration_flops, trained_size
+from singan.training.singan import ScaleTrainer, Window, _generator_input, random_window
+
+from test_training import tiny_reals
+
+CPU = torch.device("cpu")
+
+
+def test_no_window_when_cropping_is_off_or_the_scale_fits():
+    rng = make_generator(CPU, 0)
+    assert random_window((24, 32), 0, rng) is None
+    assert random_window((24, 32), 32, rng) is None
+    assert random_window((24, 32), 40, rng) is None
+
+
+@pytest.mark.parametrize("size, crop", [((24, 32), 16), ((24, 32), 24), ((50, 20), 30)])
+def test_windows_lie_inside_the_scale_and_cover_it(size, crop):
+    rng = make_generator(CPU, 1)
+    windows = [random_window(size, crop, rng) for _ in range(300)]
+    assert all(window.height == min(crop, size[0]) and window.width == min(crop, size[1]) for window in windows)
+    assert all(window.top + window.height <= size[0] and window.left + window.width <= size[1] for window in windows)
+    # Every possible position is reachable: the corners come up in 300 draws of these few positions.
+    assert min(window.top for window in windows) == 0 and min(window.left for window in windows) == 0
+    assert max(window.top + window.height for window in windows) == size[0]
+    assert max(window.left + window.width for window in windows) == size[1]
+
+
+def test_windows_are_deterministic_for_a_seed():
+    first = [random_window((40, 40), 16, make_generator(CPU, 5)) for _ in range(2)]
+    assert first[0] == first[1]
+
+
+def test_a_window_of_the_generator_output_is_the_whole_output_cropped():
+    # With fixed batch-norm statistics (eval mode) the window sees exactly the context the whole image gives.
+    rng = make_generator(CPU, 2)
+    generator, _ = new_networks(3, 8, rng)
+    generator.eval()
+    previous = torch.rand(1, 3, 20, 28, generator=rng) * 2 - 1
+    noisy = add_noise(previous, draw_noise(rng, 3, (20, 28)), 0.3)
+    window = Window(top=3, left=9, height=12, width=14)
+    whole = generator(noisy, previous)
+    part = generator(*_generator_input(noisy, previous, window))
+    torch.testing.assert_close(part, window.crop(whole))
+    # With noise padding the noise already covers the border.
+    padded_noisy = add_noise(previous, draw_noise(rng, 3, (20 + 2 * PADDING, 28 + 2 * PADDING)), 0.3)
+    torch.testing.assert_close(generator(*_generator_input(padded_noisy, previous, window)),
+                               window.crop(generator(padded_noisy, previous)))
+
+
+def test_a_scale_larger_than_the_crop_trains_on_windows():
+    config = TrainConfig(min_size=14, max_size=32, iterations=3, crop_size=12, seed=0)
+    reals = tiny_reals(config)
+    rng = make_generator(CPU, 0)
+    model = SinGAN(3)
+    model.reconstruction_noise = draw_noise(rng, 1, tuple(reals[0].shape[-2:]))
+    trainer = ScaleTrainer(model, reals[0], *new_networks(3, 8, rng), config, rng)
+    seen = []
+    trainer.critic.register_forward_hook(lambda module, inputs, output: seen.append(tuple(inputs[0].shape[-2:])))
+    before = [parameter.clone() for parameter in trainer.generator.parameters()]
+    result = trainer.run()
+    assert set(seen) == {(12, 12)}
+    assert result.iterations == 3
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters()))
+
+
+def test_the_arithmetic_counts_the_window():
+    sizes = list(plan_pyramid(186, 248).sizes)
+    whole, cropped = TrainConfig(), TrainConfig(crop_size=96)
+    assert trained_size(cropped, sizes[-1]) == (96, 96)
+    assert trained_size(cropped, sizes[0]) == sizes[0]
+    assert iteration_flops(cropped, sizes, 0) == iteration_flops(whole, sizes, 0)
+    assert iteration_flops(cropped, sizes, len(sizes) - 1) < iteration_flops(whole, sizes, len(sizes) - 1) / 3
+
+
+@pytest.mark.parametrize("value", [-1, 5, 10, 2.5, True])
+def test_bad_crop_sizes_are_refused(value):
+    with pytest.raises(ConfigError, match="--crop-size"):
+        TrainConfig(crop_size=value).validate()
