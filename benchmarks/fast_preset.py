@@ -143,9 +143,10 @@ def report(arguments: argparse.Namespace, figures: dict, full: dict) -> str:
                          f"(paper {paper['trained_scales']} of {paper['scales']} scales).")
             continue
         ratio = fast["diversity"] / paper["diversity"]
+        fast_swd, paper_swd = fast["swd"]["average"], paper["swd"]["average"]
         lines += [
-            f"- Patch SWD at {size} px: fast {fast['swd']['average']:.1f} against paper "
-            f"{paper['swd']['average']:.1f} (target: no worse): {verdict(fast['swd']['average'] <= paper['swd']['average'])}.",
+            f"- Patch SWD at {size} px: fast {fast_swd:.1f} against paper {paper_swd:.1f} (target: no worse): "
+            f"{verdict(fast_swd <= paper_swd)}.",
             f"- Diversity at {size} px: fast {fast['diversity']:.3f} against paper {paper['diversity']:.3f}, ratio "
             f"{ratio:.2f} (target {DIVERSITY_RANGE[0]} to {DIVERSITY_RANGE[1]}): "
             f"{verdict(DIVERSITY_RANGE[0] <= ratio <= DIVERSITY_RANGE[1])}.",

@@ -54,7 +54,8 @@ def random_window(size: Size, crop_size: int, rng: torch.Generator) -> Window | 
     return Window(top % (size[0] - height + 1), left % (size[1] - width + 1), height, width)
 
 
-def _generator_input(noisy: torch.Tensor, previous: torch.Tensor, window: Window | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _generator_input(noisy: torch.Tensor, previous: torch.Tensor,
+                     window: Window | None) -> tuple[torch.Tensor, torch.Tensor]:
     """The generator's (noisy, previous) inputs for `window`: the noisy input is cut with its PADDING px of
     context (zeros at the image border, as the generator pads), so a window's output is the whole image's
     output in that window up to batch-norm statistics."""
@@ -115,7 +116,8 @@ class ScaleTrainer:
         noises = [self.model.draw_noise(self.rng, scale, size) for scale, size in enumerate(self.model.sizes)]
         return self._coarser_image(noises)
 
-    def critic_step(self, noise: torch.Tensor, window: Window | None = None) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    def critic_step(self, noise: torch.Tensor,
+                    window: Window | None = None) -> tuple[torch.Tensor, torch.Tensor, dict]:
         """One WGAN-GP update of the critic on a fresh coarser sample; returns the generator's input.
 
         With a `window`, the critic sees that part of the real and generated images only.
@@ -191,7 +193,9 @@ class ScaleTrainer:
 def _adam(module: torch.nn.Module, learning_rate: float, config: TrainConfig) -> torch.optim.Adam:
     # The fused kernel updates all of a network's parameters in one call: the same Adam, without the
     # per-parameter overhead that dominates the small coarse scales.
-    return torch.optim.Adam(module.parameters(), lr=learning_rate, betas=(config.beta1, config.beta2), fused=True)
+    # (CPU and CUDA only: other backends keep the loop.)
+    fused = next(module.parameters()).device.type in ("cpu", "cuda")
+    return torch.optim.Adam(module.parameters(), lr=learning_rate, betas=(config.beta1, config.beta2), fused=fused)
 
 
 def _to_floats(losses: dict[str, torch.Tensor]) -> dict[str, float]:
