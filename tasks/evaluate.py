@@ -56,7 +56,7 @@ def evaluate(run: Run, num: int = NUM_SAMPLES, seed: int = 0, start_scale: int =
     measure them against the training image; the patch draws of SWD come from `seed` too.
 
     The reconstruction's SWD (its patches drawn num x 128 times from the one image) is a sanity row:
-    a well-trained run reproduces its image, so it should read at or below the floor.
+    a well-trained run reproduces its image, so it should read about 1x the floor (what an exact copy scores).
     """
     check_options(run.model, num, start_scale)
     real = checkpoint.load_real(run.directory, run.record).to(run.device)
