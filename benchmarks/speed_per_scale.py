@@ -87,6 +87,13 @@ def time_in_subprocess(arguments: argparse.Namespace, scale: int) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+def _iteration_text(config) -> str:
+    if config.crop_iterations and config.crop_size:
+        return (f"{config.iterations} iterations per scale, {config.crop_iterations} at the scales trained "
+                f"on {config.crop_size} px crops")
+    return f"{config.iterations} iterations per scale"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("image", nargs="?", type=Path, default=SHARED_BALLOONS)
@@ -114,7 +121,7 @@ def main() -> None:
     for scale, size in enumerate(plan.sizes):
         measured = time_in_subprocess(arguments, scale)
         seconds = measured["seconds"]
-        total += seconds * config.iterations
+        total += seconds * config.iterations_at(size)
         peak = max(peak, measured["peak_gib"])
         gflops = iteration_flops(config, list(plan.sizes), scale) / seconds / 1e9
         original = ORIGINAL_BALLOONS.get(scale) if compare else None
@@ -142,7 +149,7 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
-        f"Whole training extrapolated ({config.iterations} iterations per scale): {total / 3600:.2f} h"
+        f"Whole training extrapolated ({_iteration_text(config)}): {total / 3600:.2f} h"
         + (" (original: about 14.9 h)." if compare else ".") + f" Peak memory of any scale: {peak:.2f} GiB"
         + (" (original: 3.0 GiB)." if compare else "."),
         f"Matrix product ({MATMUL_SIZE}x{MATMUL_SIZE}, float32) in the same run: {matmul:.0f} GFLOP/s before the "

@@ -124,7 +124,7 @@ def _train(directory: Path, record: RunRecord, model: SinGAN, reals: list[torch.
     flops = tuple(iteration_flops(config, record.planned_sizes, scale, record.input.channels)
                   for scale in range(record.num_scales))
     on_event(TrainingStarted(str(directory), record.num_scales, first, describe_device(device), record.seed,
-                             config.iterations, flops, seconds))
+                             tuple(config.iterations_at(size) for size in record.planned_sizes), flops, seconds))
     log = checkpoint.TrainingLog(directory)
     started = time.perf_counter()
 

@@ -22,7 +22,7 @@ class TrainingStarted:
     first_scale: int
     device: str
     seed: int
-    iterations: int  # per scale
+    iterations: tuple[int, ...]  # of each scale
     # Floating-point operations of one iteration at each scale: how the scales' times compare.
     iteration_flops: tuple[float, ...] = ()
     estimated_seconds: float | None = None

@@ -92,14 +92,15 @@ def quantized_model(model: SinGAN, run_dir: Path, real: torch.Tensor, scale: int
         on_event(Notice(f"using the fine-tuned scale {scale} saved in {path}"))
         return with_scale_replaced(model, scale, generator.to(real.device), float(extra["noise_amplitude"])), \
             extra["palette"].to(real.device)
+    iterations = config.iterations_at(tuple(real_at_scale.shape[-2:]))
     on_event(Notice(f"fine-tuning scale {scale} on inputs quantised to {colours} colours "
-                    f"({config.iterations} iterations, once per run); it is saved to {path}"))
+                    f"({iterations} iterations, once per run); it is saved to {path}"))
     generator = copy.deepcopy(model.generators[scale]).requires_grad_(True).train()
     critic = copy.deepcopy(model.critics[scale]).requires_grad_(True).train()
     rng = make_generator(real.device, scale_seed(seed, scale) + FINETUNE_STREAM)
     trainer = ScaleTrainer(model.coarsest(scale), real_at_scale, generator, critic, config, rng,
                            condition=lambda image: quantize(image, centres))
-    on_event(ScaleStarted(scale, model.num_scales, trainer.size, width, config.iterations))
+    on_event(ScaleStarted(scale, model.num_scales, trainer.size, width, trainer.iterations))
     result = trainer.run(on_event)
     path.parent.mkdir(parents=True, exist_ok=True)
     checkpoint.save_networks(path, result.generator, result.critic, {

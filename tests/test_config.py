@@ -33,6 +33,9 @@ def test_fast_preset_does_at_least_ten_times_less_arithmetic_on_balloons():
     fast, paper = preset("fast"), preset("paper")
     fast_sizes, paper_sizes = (list(plan_for(186, 248, config).sizes) for config in (fast, paper))
     assert (len(fast_sizes), len(paper_sizes)) == (6, 9)
+    # The three scales below the 80 px crop train the paper's 2000 iterations, the cropped ones 800.
+    assert [fast.iterations_at(size) for size in fast_sizes] == [2000] * 3 + [800] * 3
+    assert [paper.iterations_at(size) for size in paper_sizes] == [2000] * 9
     assert training_flops(paper, paper_sizes) > 40 * training_flops(fast, fast_sizes)
 
 

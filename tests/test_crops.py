@@ -9,7 +9,7 @@ from singan.device import make_generator
 from singan.errors import ConfigError
 from singan.models.singan import PADDING, SinGAN, add_noise, draw_noise, new_networks
 from singan.pyramid import plan_pyramid
-from singan.training.cost import iteration_flops, trained_size
+from singan.training.cost import iteration_flops, trained_size, training_flops
 from singan.training.singan import ScaleTrainer, Window, _generator_input, random_window
 
 from test_training import tiny_reals
@@ -87,3 +87,37 @@ def test_the_arithmetic_counts_the_window():
 def test_bad_crop_sizes_are_refused(value):
     with pytest.raises(ConfigError, match="--crop-size"):
         TrainConfig(crop_size=value).validate()
+
+
+def test_cropped_scales_train_their_own_number_of_iterations():
+    config = TrainConfig(min_size=14, max_size=32, iterations=4, crop_size=20, crop_iterations=2, seed=0)
+    assert config.crops((21, 20)) and config.crops((20, 32)) and not config.crops((20, 20))
+    assert config.iterations_at((24, 32)) == 2 and config.iterations_at((14, 18)) == 4
+    assert TrainConfig(crop_iterations=2).iterations_at((186, 248)) == 2000  # no crops: no crop iterations
+    assert config.replace(crop_iterations=0).iterations_at((24, 32)) == 4
+    reals = tiny_reals(config)
+    rng = make_generator(CPU, 0)
+    model = SinGAN(3)
+    model.reconstruction_noise = draw_noise(rng, 1, tuple(reals[0].shape[-2:]))
+    counted = []
+    for real in (reals[0], reals[-1]):
+        trainer = ScaleTrainer(model, real, *new_networks(3, 8, rng), config, rng)
+        trainer.run(lambda event: counted.append((event.iteration, event.iterations)))
+        model.add_scale(trainer.generator.eval(), trainer.critic.eval(), 1.0, tuple(real.shape[-2:]))
+    assert counted == [(1, 4), (2, 4), (3, 4), (4, 4), (1, 2), (2, 2)]
+
+
+def test_the_arithmetic_counts_the_crop_iterations():
+    sizes = list(plan_pyramid(186, 248).sizes)
+    config = TrainConfig(crop_size=96)
+    fewer = config.replace(crop_iterations=500)
+    cropped = [scale for scale, size in enumerate(sizes) if config.crops(size)]
+    assert cropped and cropped[0] > 0
+    saved = sum(1500 * iteration_flops(config, sizes, scale) for scale in cropped)
+    assert training_flops(config, sizes) - training_flops(fewer, sizes) == pytest.approx(saved)
+
+
+@pytest.mark.parametrize("value", [-1, 2.5, True])
+def test_bad_crop_iterations_are_refused(value):
+    with pytest.raises(ConfigError, match="--crop-iterations"):
+        TrainConfig(crop_iterations=value).validate()

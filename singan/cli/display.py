@@ -62,7 +62,8 @@ class TrainingDisplay:
         if event.estimated_seconds is not None:
             self.progress.console.print(f"Estimated training time: about {duration(event.estimated_seconds)}",
                                         highlight=False)
-        total = event.iterations * sum(self.weights[event.first_scale:])
+        total = sum(iterations * weight for iterations, weight in
+                    zip(event.iterations[event.first_scale:], self.weights[event.first_scale:]))
         self.overall = self.progress.add_task("all scales", total=total, detail="")
 
     def _on_ScaleStarted(self, event: ScaleStarted) -> None:

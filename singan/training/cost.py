@@ -56,7 +56,7 @@ def trained_size(config: TrainConfig, size: Size) -> Size:
 
 
 def training_flops(config: TrainConfig, sizes: list[Size], first_scale: int = 0, image_channels: int = 3) -> float:
-    return sum(config.iterations * iteration_flops(config, sizes, scale, image_channels)
+    return sum(config.iterations_at(sizes[scale]) * iteration_flops(config, sizes, scale, image_channels)
                for scale in range(first_scale, len(sizes)))
 
 
@@ -103,5 +103,5 @@ def estimate_seconds(config: TrainConfig, sizes: list[Size], device: torch.devic
     steps = config.critic_steps + config.generator_steps
     scales = range(first_scale, len(sizes))
     compute = training_flops(config, sizes, first_scale, image_channels) / throughput
-    return compute + overhead_per_step * steps * config.iterations * len(scales)
+    return compute + overhead_per_step * steps * sum(config.iterations_at(sizes[scale]) for scale in scales)
 

@@ -87,6 +87,7 @@ class ScaleTrainer:
         self.condition = condition
         self.scale = model.num_scales
         self.size = tuple(real.shape[-2:])
+        self.iterations = config.iterations_at(self.size)
         self.generator, self.critic = generator.train(), critic.train()
         self.generator_optimizer = _adam(generator, config.generator_learning_rate, config)
         self.critic_optimizer = _adam(critic, config.critic_learning_rate, config)
@@ -175,7 +176,7 @@ class ScaleTrainer:
                 group["lr"] *= self.config.lr_decay
 
     def run(self, emit: EventHandler = ignore) -> ScaleResult:
-        config, iterations = self.config, self.config.iterations
+        config, iterations = self.config, self.iterations
         decay_at = round(config.lr_decay_at * iterations)
         started = time.perf_counter()
         for index in range(iterations):
@@ -224,7 +225,7 @@ class PyramidTrainer:
         if scale == 0:
             self.model.reconstruction_noise = self.model.draw_noise(rng, 0, tuple(real.shape[-2:]))
         trainer = ScaleTrainer(self.model, real, generator, critic, self.config, rng)
-        self.emit(ScaleStarted(scale, len(self.reals), trainer.size, self.config.width(scale), self.config.iterations))
+        self.emit(ScaleStarted(scale, len(self.reals), trainer.size, self.config.width(scale), trainer.iterations))
         result = trainer.run(self.emit)
         self.model.add_scale(result.generator, result.critic, result.noise_amplitude, tuple(real.shape[-2:]))
         return result
