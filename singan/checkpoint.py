@@ -95,8 +95,8 @@ def weights_name(scale: int) -> str:
     return f"{WEIGHTS_DIR}/scale_{scale:02d}.safetensors"
 
 
-def prepare_run_directory(run_dir: Path, force: bool) -> None:
-    """Create an empty run directory; an existing run is replaced only with `force`."""
+def prepare_run_directory(run_dir: Path, force: bool, entries: tuple[str, ...] = RUN_ENTRIES) -> None:
+    """Create an empty run directory; an existing run is replaced only with `force` (deleting `entries`)."""
     if run_dir.exists() and not run_dir.is_dir():
         raise RunError(f"{run_dir} exists and is not a directory")
     if run_dir.is_dir() and any(run_dir.iterdir()):
@@ -104,7 +104,7 @@ def prepare_run_directory(run_dir: Path, force: bool) -> None:
             raise RunError(f"{run_dir} exists, is not empty and is not a singan run; choose another --name or --out")
         if not force:
             raise RunError(f"{run_dir} already holds a run; use --resume to continue it or --force to replace it")
-        for entry in RUN_ENTRIES:
+        for entry in entries:
             path = run_dir / entry
             if path.is_dir():
                 shutil.rmtree(path)
@@ -123,6 +123,16 @@ def write_record(run_dir: Path, record: RunRecord) -> None:
 
 def read_record(run_dir: Path) -> RunRecord:
     """Read and check run.json; any problem is a RunError naming the directory."""
+    values, path = read_record_json(run_dir)
+    _check_format(values, path)
+    try:
+        return _record_from_json(values)
+    except (KeyError, TypeError, ValueError, ConfigError) as error:
+        raise RunError(f"{path}: malformed run record ({type(error).__name__}: {error})") from None
+
+
+def read_record_json(run_dir: str | Path) -> tuple[object, Path]:
+    """The parsed run.json of a run directory (of either kind) and its path; a RunError if there is none."""
     path = Path(run_dir) / RECORD_FILE
     if not Path(run_dir).exists():
         raise RunError(f"{run_dir}: no such run directory")
@@ -131,14 +141,9 @@ def read_record(run_dir: Path) -> RunRecord:
     if not path.is_file():
         raise RunError(f"{run_dir}: not a singan run (no {RECORD_FILE})")
     try:
-        values = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8")), path
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RunError(f"{path}: unreadable ({error})") from None
-    _check_format(values, path)
-    try:
-        return _record_from_json(values)
-    except (KeyError, TypeError, ValueError, ConfigError) as error:
-        raise RunError(f"{path}: malformed run record ({type(error).__name__}: {error})") from None
 
 
 def _check_format(values: object, path: Path) -> None:
@@ -202,13 +207,13 @@ def load_model(run_dir: Path, record: RunRecord, device: torch.device) -> SinGAN
     """The trained scales of a run, strictly checked against run.json, on `device`."""
     model = SinGAN(record.input.channels, record.train_config.noise_padding)
     for scale, entry in enumerate(record.scales):
-        tensors = _read_tensors(Path(run_dir) / entry.weights)
+        tensors = read_tensors(Path(run_dir) / entry.weights)
         generator = ScaleGenerator(record.input.channels, entry.channels)
         critic = PatchCritic(record.input.channels, entry.channels)
         expected = _network_tensors(generator, critic)
         if scale == 0:
             expected["reconstruction_noise"] = torch.empty(1, 1, *model.noise_size(entry.size))
-        _check_tensors(tensors, expected, Path(run_dir) / entry.weights)
+        check_tensors(tensors, expected, Path(run_dir) / entry.weights)
         _load_networks(tensors, generator, critic)
         if scale == 0:
             model.reconstruction_noise = tensors["reconstruction_noise"]
@@ -216,7 +221,7 @@ def load_model(run_dir: Path, record: RunRecord, device: torch.device) -> SinGAN
     return model.to(device)
 
 
-def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
+def read_tensors(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise RunError(f"{path}: weights file missing")
     try:
@@ -225,7 +230,7 @@ def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
         raise RunError(f"{path}: corrupt weights file ({error})") from None
 
 
-def _check_tensors(found: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: Path) -> None:
+def check_tensors(found: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: Path) -> None:
     missing = sorted(set(expected) - set(found))
     unexpected = sorted(set(found) - set(expected))
     if missing or unexpected:
@@ -257,9 +262,9 @@ def save_networks(path: Path, generator: ScaleGenerator, critic: PatchCritic, ex
 def load_networks(path: Path, image_channels: int, width: int, extra: dict[str, torch.Tensor]
                   ) -> tuple[ScaleGenerator, PatchCritic, dict[str, torch.Tensor]]:
     """Read what `save_networks` wrote, strictly checked: `extra` gives the other tensors' expected shapes."""
-    tensors = _read_tensors(path)
+    tensors = read_tensors(path)
     generator, critic = ScaleGenerator(image_channels, width), PatchCritic(image_channels, width)
-    _check_tensors(tensors, _network_tensors(generator, critic) | extra, path)
+    check_tensors(tensors, _network_tensors(generator, critic) | extra, path)
     _load_networks(tensors, generator, critic)
     return generator, critic, {key: tensors[key] for key in extra}
 
@@ -270,9 +275,9 @@ def save_real(run_dir: Path, image: torch.Tensor) -> None:
 
 
 def load_real(run_dir: Path, record: RunRecord) -> torch.Tensor:
-    tensors = _read_tensors(Path(run_dir) / REAL_FILE)
+    tensors = read_tensors(Path(run_dir) / REAL_FILE)
     expected = {"image": torch.empty(1, record.input.channels, *record.planned_sizes[-1])}
-    _check_tensors(tensors, expected, Path(run_dir) / REAL_FILE)
+    check_tensors(tensors, expected, Path(run_dir) / REAL_FILE)
     return tensors["image"]
 
 

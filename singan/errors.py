@@ -32,3 +32,14 @@ class NonFiniteLossError(SinGANError):
             f"training stopped: non-finite loss at scale {scale}, iteration {iteration} ({named}); "
             "the finished scales are saved"
         )
+
+
+class GANNonFiniteLossError(SinGANError):
+    """Multi-image training produced NaN or infinity; the last checkpoint stays as it was."""
+
+    def __init__(self, images_seen: int, losses: dict[str, float], saved_images: int | None):
+        self.images_seen = images_seen
+        named = ", ".join(f"{name}={value:.4g}" for name, value in losses.items())
+        kept = (f"the checkpoint at {saved_images} images is kept" if saved_images is not None
+                else "no checkpoint had been saved yet")
+        super().__init__(f"training stopped: non-finite loss after {images_seen} images ({named}); {kept}")

@@ -61,7 +61,41 @@ class TrainingFinished:
     seconds: float
 
 
-Event = Notice | TrainingStarted | ScaleStarted | IterationFinished | ScaleFinished | TrainingFinished
+@dataclass(frozen=True)
+class GANTrainingStarted:
+    """Multi-image training starts (or resumes at `images_seen`)."""
+
+    run_dir: str
+    arch: str
+    resolution: int
+    images_seen: int
+    total_images: int
+    device: str
+    processes: int
+    data_images: int
+    skipped_files: int
+
+
+@dataclass(frozen=True)
+class GANProgress:
+    """A logged point of multi-image training: losses averaged since the previous one."""
+
+    images_seen: int
+    total_images: int
+    resolution: int  # of the stage being trained (progressive growing)
+    alpha: float  # fade-in of that stage's newest block
+    losses: dict[str, float] = field(default_factory=dict)
+    seconds_per_kimg: float | None = None
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    images_seen: int
+    path: str
+
+
+Event = (Notice | TrainingStarted | ScaleStarted | IterationFinished | ScaleFinished | TrainingFinished
+         | GANTrainingStarted | GANProgress | CheckpointSaved)
 EventHandler = Callable[[Event], None]
 
 

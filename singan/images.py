@@ -55,6 +55,19 @@ def save_gif(path: str | Path, frames: list[torch.Tensor], fps: float) -> None:
     atomic_write_bytes(Path(path), data)
 
 
+def image_grid(images: torch.Tensor, columns: int | None = None, gutter: int = 2) -> torch.Tensor:
+    """Images [N, C, H, W] tiled row by row into one [1, C, H', W'] picture with white gutters; `columns`
+    defaults to a near-square layout."""
+    count, channels, height, width = images.shape
+    columns = columns or max(1, round(count**0.5 + 0.49))
+    rows = -(-count // columns)
+    grid = images.new_ones(1, channels, rows * (height + gutter) - gutter, columns * (width + gutter) - gutter)
+    for index, image in enumerate(images):
+        top, left = (index // columns) * (height + gutter), (index % columns) * (width + gutter)
+        grid[0, :, top:top + height, left:left + width] = image
+    return grid
+
+
 def video_available() -> bool:
     """MP4 needs the optional imageio-ffmpeg package (pip install "singan[video]")."""
     return importlib.util.find_spec("imageio_ffmpeg") is not None

@@ -8,9 +8,11 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
+import torch
 
 from singan import api
 from singan.config import TrainConfig
+from singan.metrics.inception import InceptionV3
 
 # Small enough for a test: 4 scales from 14x19 to 24x32, a few iterations each.
 TINY = TrainConfig(min_size=14, max_size=32, iterations=6, log_every=2, seed=3)
@@ -73,3 +75,29 @@ def padded_run(tmp_path_factory) -> Path:
 def picture_at(run_dir: Path, name: str, seed: int = 7, size: tuple[int, int] = (24, 32)) -> Path:
     """A picture to inject (another synthetic image) beside the run."""
     return write_image(Path(run_dir).parent / "pictures" / name, synthetic_image(*size, seed=seed))
+
+
+def shapes_folder(folder: Path, count: int = 12, size: int = 12) -> Path:
+    """Grayscale squares and discs on a dark ground: a tiny data set with some structure."""
+    rng = np.random.default_rng(0)
+    rows, columns = np.mgrid[0:size, 0:size]
+    for index in range(count):
+        centre = rng.uniform(3, size - 3, 2)
+        radius = rng.uniform(2, 4)
+        if index % 2:
+            mask = (rows - centre[0]) ** 2 + (columns - centre[1]) ** 2 < radius**2
+        else:
+            mask = (abs(rows - centre[0]) < radius) & (abs(columns - centre[1]) < radius)
+        folder.mkdir(parents=True, exist_ok=True)
+        iio.imwrite(folder / f"shape{index:02d}.png", (mask * 200 + 30).astype(np.uint8))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def inception_file(tmp_path_factory):
+    """A randomly initialised FID Inception-v3 saved as safetensors: the real file is never downloaded."""
+    save_file = pytest.importorskip("safetensors.torch").save_file
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("inception") / "inception.safetensors"
+    save_file({name: value.contiguous() for name, value in InceptionV3().state_dict().items()}, str(path))
+    return path

@@ -4,27 +4,15 @@ import json
 import math
 
 import pytest
-import torch
 
 from singan import api
 from singan.errors import ConfigError
 from singan.events import Notice
-from singan.metrics.inception import InceptionV3
 from tasks.evaluate import evaluate, write_evaluation
 
 from test_cli import assert_clean_error, invoke
 
 SWD_KEYS = {"levels", "average", "floor_levels", "floor", "ratio", "level_sizes"}
-
-
-@pytest.fixture(scope="module")
-def inception_file(tmp_path_factory):
-    """A randomly initialised FID Inception-v3 saved as safetensors: the real file is never downloaded."""
-    save_file = pytest.importorskip("safetensors.torch").save_file
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("inception") / "inception.safetensors"
-    save_file({name: value.contiguous() for name, value in InceptionV3().state_dict().items()}, str(path))
-    return path
 
 
 def test_evaluate_a_tiny_run(loaded_run, tmp_path):

@@ -12,11 +12,13 @@ SOURCES = sorted((ROOT / "singan").rglob("*.py")) + sorted((ROOT / "tasks").rglo
 # Layers from the bottom up: a module may import its own layer and the ones below it.
 LAYERS = [
     ("base", ["singan.errors", "singan.files", "singan.config", "singan.device", "singan.events",
-              "singan.images", "singan.pyramid", "singan.metrics", "singan"]),
+              "singan.images", "singan.pyramid", "singan.metrics", "singan.imagefolder", "singan.gan_config",
+              "singan"]),
+    ("nn", ["singan.nn"]),
     ("models", ["singan.models"]),
-    ("training", ["singan.training", "singan.checkpoint", "singan.runs"]),
+    ("training", ["singan.training", "singan.checkpoint", "singan.runs", "singan.gan_checkpoint"]),
     ("tasks", ["tasks"]),
-    ("api", ["singan.api"]),
+    ("api", ["singan.api", "singan.gan_api"]),
     ("cli", ["singan.cli", "singan.__main__"]),
 ]
 

@@ -23,18 +23,15 @@ from singan.events import (
 _LOSS_LABELS = {"critic": "D", "gradient_penalty": "GP", "adversarial": "G adv", "reconstruction": "rec"}
 
 
-class TrainingDisplay:
-    """Renders training events as Rich progress bars: the whole run (weighted by arithmetic) and the scale."""
+class EventDisplay:
+    """Renders events on a Rich progress display: each event type goes to the `_on_<EventName>` method."""
 
-    def __init__(self, quiet: bool):
+    def __init__(self, quiet: bool, description_width: int = 0):
         self.quiet = quiet
         self.progress = Progress(
-            TextColumn("{task.description:<11}"), BarColumn(bar_width=30), TaskProgressColumn(), TimeElapsedColumn(),
-            TextColumn("left"), TimeRemainingColumn(), TextColumn("{task.fields[detail]}"), console=console,
-            disable=quiet)
-        self.overall = self.scale_task = None
-        self.losses = ""
-        self.weights: tuple[int, ...] = ()  # how far one iteration moves the whole-run bar, per scale
+            TextColumn(f"{{task.description:<{description_width}}}"), BarColumn(bar_width=30), TaskProgressColumn(),
+            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), TextColumn("{task.fields[detail]}"),
+            console=console, disable=quiet)
 
     def __enter__(self):
         self.progress.start()
@@ -52,6 +49,16 @@ class TrainingDisplay:
 
     def _on_Notice(self, event: Notice) -> None:
         self.progress.console.print(f"[yellow]{escape(event.message)}[/]", highlight=False)
+
+
+class TrainingDisplay(EventDisplay):
+    """Renders training events as Rich progress bars: the whole run (weighted by arithmetic) and the scale."""
+
+    def __init__(self, quiet: bool):
+        super().__init__(quiet, description_width=11)
+        self.overall = self.scale_task = None
+        self.losses = ""
+        self.weights: tuple[int, ...] = ()  # how far one iteration moves the whole-run bar, per scale
 
     def _on_TrainingStarted(self, event: TrainingStarted) -> None:
         # The whole-run bar moves by arithmetic done, so its time-left estimate holds across scales.

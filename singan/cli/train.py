@@ -21,31 +21,40 @@ from singan.errors import ConfigError, SinGANError
 SUPER_RESOLUTION_PRESET = "paper"
 
 
-def with_config_options(command):
-    """One --option per TrainConfig field, generated from the dataclass so they never drift apart.
+def config_options(config_class, describe_default, skip: tuple[str, ...] = (), panel: str = "Training settings"):
+    """A decorator adding one --option per field of the `config_class` dataclass, generated from it so they never
+    drift apart. They reach the command as keyword arguments, None where the user gave nothing.
+    `describe_default(name)` says what the default is, for the help text."""
 
-    They reach `command` as keyword arguments, None where the user gave nothing.
-    """
-    hints = typing.get_type_hints(TrainConfig)
-    own = typing.get_type_hints(command, include_extras=True)
-    parameters = [parameter.replace(annotation=own[parameter.name])
-                  for parameter in inspect.signature(command).parameters.values()
-                  if parameter.kind is not inspect.Parameter.VAR_KEYWORD]
-    for item in dataclasses.fields(TrainConfig):
-        kind = hints[item.name] if hints[item.name] in (float, bool) else int
-        names = [f"{flag(item.name)}/--no-{flag(item.name)[2:]}"] if kind is bool else [flag(item.name)]
-        option = typer.Option(*names, help=f"{item.metadata['help']} ({_preset_values(item.name)})",
-                              rich_help_panel="Training settings (override the preset)", show_default=False)
-        parameters.append(inspect.Parameter(item.name, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                            annotation=Annotated[Optional[kind], option]))
+    def decorate(command):
+        hints = typing.get_type_hints(config_class)
+        own = typing.get_type_hints(command, include_extras=True)
+        parameters = [parameter.replace(annotation=own[parameter.name])
+                      for parameter in inspect.signature(command).parameters.values()
+                      if parameter.kind is not inspect.Parameter.VAR_KEYWORD]
+        for item in dataclasses.fields(config_class):
+            if item.name not in skip:
+                parameters.append(_option_parameter(item, hints[item.name], describe_default, panel))
 
-    @functools.wraps(command)
-    def wrapper(**kwargs):
-        return command(**kwargs)
+        @functools.wraps(command)
+        def wrapper(**kwargs):
+            return command(**kwargs)
 
-    wrapper.__signature__ = inspect.Signature(parameters)
-    wrapper.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
-    return wrapper
+        wrapper.__signature__ = inspect.Signature(parameters)
+        wrapper.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+        return wrapper
+
+    return decorate
+
+
+def _option_parameter(item, hint, describe_default, panel: str) -> inspect.Parameter:
+    kind = next((kind for kind in (bool, float, str) if hint is kind or hint == kind | None), int)
+    names = [f"{flag(item.name)}/--no-{flag(item.name)[2:]}"] if kind is bool else [flag(item.name)]
+    default = describe_default(item.name)
+    option = typer.Option(*names, help=item.metadata["help"] + (f" ({default})" if default else ""),
+                          rich_help_panel=panel, show_default=False)
+    return inspect.Parameter(item.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                             annotation=Annotated[Optional[kind], option])
 
 
 def _preset_values(name: str) -> str:
@@ -53,6 +62,9 @@ def _preset_values(name: str) -> str:
     if len(set(values.values())) == 1:
         return f"default: {next(iter(values.values()))}"
     return ", ".join(f"{preset}: {value}" for preset, value in values.items())
+
+
+with_config_options = config_options(TrainConfig, _preset_values, panel="Training settings (override the preset)")
 
 
 @app.command()

@@ -5,7 +5,8 @@ level of a Laplacian pyramid, so that each level measures one band of detail. Wi
 image the "real set" is patches of that one image, drawn at random positions; two more independent
 draws give a real-vs-real figure, the noise floor that any comparison of that many patches has (and
 what a model that reproduced the image's patches exactly would score). A result then reads as
-"x times the floor".
+"x times the floor". `dataset_swd` is PGGAN's own setting: a data set's images against generated ones,
+with two disjoint halves of the data set as the floor.
 """
 
 from __future__ import annotations
@@ -199,9 +200,14 @@ def _real_draw(level: torch.Tensor, count: int, generator: torch.Generator | Non
 
 
 def _fake_draw(level: torch.Tensor, per_image: int, generator: torch.Generator | None) -> torch.Tensor:
-    images = torch.arange(level.shape[0]).repeat_interleave(per_image)
-    positions = _randint(patch_positions(*level.shape[-2:]), len(images), generator)
-    return normalize_descriptors(extract_patches(level, images, positions))
+    positions = _randint(patch_positions(*level.shape[-2:]), level.shape[0] * per_image, generator)
+    return normalize_descriptors(_patches_per_image(level, positions))
+
+
+def _patches_per_image(level: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """Patches [N * k, C, 7, 7] of `level` [N, C, H, W]: k = len(positions) / N of each image, image by image."""
+    images = torch.arange(level.shape[0]).repeat_interleave(len(positions) // level.shape[0])
+    return extract_patches(level, images, positions)
 
 
 def _floor_draws(level: torch.Tensor, count: int,
@@ -223,3 +229,81 @@ def _device_of(generator: torch.Generator | None) -> torch.device:
 
 def _size_text(images: torch.Tensor) -> str:
     return f"{images.shape[-1]}x{images.shape[-2]} px"
+
+
+# PGGAN's own setting: a data set of real images against as many generated ones.
+
+# Images per pyramid computation in `dataset_swd`: bounds the memory of a large data set.
+DATASET_BATCH = 64
+
+
+def dataset_swd(reals: torch.Tensor, fakes: torch.Tensor, generator: torch.Generator | None = None,
+                patches_per_image: int = PATCHES_PER_IMAGE, count: int | None = None,
+                device: torch.device | str | None = None, batch_size: int = DATASET_BATCH) -> SWDResult:
+    """SWD (x1000) of generated images [M, C, H, W] against a data set's real images [N, C, H, W] (PGGAN).
+
+    The reals are shuffled and split into two disjoint sets of K images (K = `count`, by default
+    min(N // 2, M)). K fakes are compared with the first set, and the first set with the second gives the
+    floor: what K images of the data set itself score against K others. Both figures compare K images a side
+    (PGGAN: 16384), so the ratio reads "x times the floor"; with N reals, at most N // 2 of them enter
+    the fakes' figure. Per image and Laplacian level (down to 16 px; a single level below 32 px),
+    `patches_per_image` 7x7 patches at random positions. Images are uint8 (0-255) or floats in [-1, 1],
+    processed `batch_size` at a time on `device` (default: where they are). Deterministic for a given
+    generator state.
+    """
+    count = _dataset_count(reals, fakes, count)
+    height, width = reals.shape[-2:]
+    sizes = _level_sizes(height, width, pyramid_levels(height, width))
+    order = torch.randperm(reals.shape[0], generator=generator, device=_device_of(generator)).cpu()
+    sets = [(reals, order[:count]), (reals, order[count:2 * count]), (fakes, torch.arange(count))]
+    positions = [[_randint(patch_positions(*size), count * patches_per_image, generator) for size in sizes]
+                 for _ in sets]
+    levels, floors = [], []
+    # One level at a time, so that only one level's descriptors of the three sets are ever held.
+    for index in range(len(sizes)):
+        first, second, fake = (_level_descriptors(images, chosen, index, len(sizes), places[index], device,
+                                                  batch_size) for (images, chosen), places in zip(sets, positions))
+        levels.append(REPORT_FACTOR * sliced_wasserstein(first, fake, generator=generator))
+        floors.append(REPORT_FACTOR * sliced_wasserstein(first, second, generator=generator))
+    return SWDResult(levels, sum(levels) / len(levels), floors, sum(floors) / len(floors), sizes)
+
+
+def _dataset_count(reals: torch.Tensor, fakes: torch.Tensor, count: int | None) -> int:
+    """K, the images a side; refuses sets of different image sizes, images too small, and too few images."""
+    if reals.dim() != 4 or fakes.dim() != 4 or reals.shape[1:] != fakes.shape[1:]:
+        raise ConfigError(f"the generated images {tuple(fakes.shape)} and the real ones {tuple(reals.shape)} "
+                          f"must both be [N, C, H, W] with the same C, H and W")
+    if patch_positions(*reals.shape[-2:]) < 1:
+        raise ConfigError(f"images of {_size_text(reals)} are too small for 7x7 patch statistics")
+    largest = min(reals.shape[0] // 2, fakes.shape[0])
+    count = largest if count is None else count
+    if not 1 <= count <= largest:
+        raise ConfigError(f"SWD compares K generated with K real images and K real with K other real ones: "
+                          f"K = {count} is impossible with {reals.shape[0]} real and {fakes.shape[0]} generated "
+                          f"images (K from 1 to {largest})")
+    return count
+
+
+def _level_sizes(height: int, width: int, levels: int) -> list[tuple[int, int]]:
+    sizes = [(height, width)]
+    for _ in range(levels - 1):
+        sizes.append((_half(sizes[-1][0]), _half(sizes[-1][1])))
+    return sizes
+
+
+def _level_descriptors(images: torch.Tensor, chosen: torch.Tensor, level_index: int, levels: int,
+                       positions: torch.Tensor, device: torch.device | str | None, batch_size: int) -> torch.Tensor:
+    """Normalised descriptors of pyramid level `level_index` of images[chosen], with len(positions) / K patches
+    of each image (image by image), computed `batch_size` images at a time."""
+    per_image = len(positions) // len(chosen)
+    patches = []
+    for start in range(0, len(chosen), batch_size):
+        batch = images[chosen[start:start + batch_size]]
+        level = laplacian_pyramid(_as_float(batch if device is None else batch.to(device)), levels)[level_index]
+        patches.append(_patches_per_image(level, positions[start * per_image:(start + len(batch)) * per_image]))
+    return normalize_descriptors(torch.cat(patches))
+
+
+def _as_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images (0-255) to floats in [-1, 1]; float images unchanged (but as float32)."""
+    return images.float() / 127.5 - 1 if images.dtype == torch.uint8 else images.float()

@@ -1,0 +1,224 @@
+"""`singan gan ...`: multi-image GANs (PGGAN, StyleGAN, StyleGAN2) trained on a folder of images."""
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from singan import gan_api
+from singan.cli.app import app, console, errors, parse_seeds, reporting_errors
+from singan.cli.display import EventDisplay
+from singan.cli.options import DeviceOption, QuietOption
+from singan.cli.train import config_options
+from singan.errors import ConfigError, SinGANError
+from singan.runs import find_run
+from singan.gan_config import GANConfig, paper_sizes
+
+gan_app = typer.Typer(help="Multi-image GANs (PGGAN, StyleGAN, StyleGAN2): train on a folder of images, then "
+                           "generate, interpolate, mix styles and evaluate.", no_args_is_help=True)
+app.add_typer(gan_app, name="gan")
+
+GANRunArgument = Annotated[str, typer.Argument(help="a GAN run directory, or a run name under Output/",
+                                               show_default=False)]
+_DEFAULTS = GANConfig()
+_LOSS_LABELS = {"critic": "D", "generator": "G", "gradient_penalty": "GP", "r1": "R1", "path_length": "PL"}
+
+
+def _default_text(name: str) -> str:
+    """"default: X", or nothing where the help text already says what None means."""
+    value = getattr(_DEFAULTS, name)
+    return "" if value is None else f"default: {value}"
+
+
+@gan_app.command("train")
+@reporting_errors
+@config_options(GANConfig, _default_text, skip=("image_channels",))
+def train(
+    data: Annotated[Path, typer.Argument(help="a folder of images (searched recursively; any size, PNG, JPEG, BMP, "
+                                         "TIFF, WebP; RGB, grayscale or RGBA)", show_default=False)],
+    out: Annotated[Optional[Path], typer.Option(help="folder that holds runs (default: Output)",
+                                                show_default=False)] = None,
+    name: Annotated[Optional[str], typer.Option(help="run name (default: FOLDER-ARCH-RESOLUTION)",
+                                                show_default=False)] = None,
+    paper_sizes_: Annotated[bool, typer.Option("--paper-sizes", help="the papers' network sizes (z and w 512, up "
+                                               "to 512 channels) instead of the small CPU defaults")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="stop at the first unreadable image instead of "
+                                         "skipping it")] = False,
+    device: DeviceOption = "auto",
+    resume: Annotated[bool, typer.Option("--resume", help="continue the run from its last checkpoint "
+                                         "(--kimg may be raised)")] = False,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing run of the same name")] = False,
+    quiet: QuietOption = False,
+    **settings,
+):
+    """Train a GAN on a folder of images; checkpoints, sample grids and log.jsonl go to the run directory.
+
+    Several processes: torchrun --nproc_per_node N -m singan gan train DATA ... (the batch is split)."""
+    given = {key: value for key, value in settings.items() if value is not None}
+    config = GANConfig().replace(**given)
+    if paper_sizes_:
+        config = config.replace(**{**paper_sizes(config.arch), **given})
+    display = GANTrainingDisplay(quiet)
+    try:
+        with display:
+            directory = gan_api.train_gan(data, config, out=out, name=name, device=device, resume=resume,
+                                          force=force, strict=strict, changes=given, on_event=display)
+    except KeyboardInterrupt:
+        _report_interruption(gan_api.gan_run_directory(data, config, out, name))
+        raise typer.Exit(130) from None
+    if not quiet:
+        console.print(f"Saved to [bold]{escape(str(directory))}[/]. Try: singan gan generate "
+                      f"{escape(str(directory))} --seeds 0-15 --grid", highlight=False)
+
+
+def _report_interruption(directory: Path) -> None:
+    try:
+        record = gan_api.gan_checkpoint.read_record(directory)
+        saved = f"a checkpoint at {record.images_seen} images is saved in {directory}"
+    except SinGANError:
+        saved = "nothing was saved"
+    errors.print(escape(f"interrupted: {saved}; continue with the same command and --resume"),
+                 highlight=False, soft_wrap=True)
+
+
+TruncationOption = Annotated[float, typer.Option("--trunc", help="truncation psi: 1 = none, 0.7 as the papers' "
+                                                 "figures (stylegan, stylegan2)")]
+OutOption = Annotated[Optional[Path], typer.Option(help="folder for the outputs (default: a folder in the run)",
+                                                   show_default=False)]
+
+
+@gan_app.command()
+@reporting_errors
+def generate(
+    run: GANRunArgument,
+    seeds: Annotated[str, typer.Option(help="seeds such as 0-15 or 3,7,11: one image per seed")] = "0-15",
+    trunc: TruncationOption = 1.0,
+    grid: Annotated[bool, typer.Option("--grid", help="also write grid.png of all the images")] = False,
+    out: OutOption = None,
+    device: DeviceOption = "auto",
+    quiet: QuietOption = False,
+):
+    """Images from a trained GAN: RUN/generated/seed0007.png per seed (the moving-average generator)."""
+    loaded = gan_api.load_gan_run(find_run(run), device=device)
+    paths = gan_api.generate_run(loaded, parse_seeds(seeds), truncation=trunc, grid=grid, out=out)
+    _report(paths, quiet)
+
+
+@gan_app.command()
+@reporting_errors
+def interpolate(
+    run: GANRunArgument,
+    seeds: Annotated[str, typer.Option(help="the latents to pass through, in order, such as 3,7,11")] = "0-3",
+    frames: Annotated[int, typer.Option(help="frames of the whole loop")] = 60,
+    fps: Annotated[float, typer.Option(help="frames per second")] = 30.0,
+    space: Annotated[Optional[str], typer.Option(help="z (spherical interpolation) or w (linear; default where the "
+                                                 "architecture has w)", show_default=False)] = None,
+    trunc: TruncationOption = 1.0,
+    mp4: Annotated[Optional[bool], typer.Option("--mp4/--no-mp4", help="also write an MP4 (default: when "
+                                                "imageio-ffmpeg is installed)", show_default=False)] = None,
+    out: OutOption = None,
+    device: DeviceOption = "auto",
+    quiet: QuietOption = False,
+):
+    """A looping interpolation video through the seeds' latents: RUN/interpolate/interpolate.gif (and .mp4)."""
+    loaded = gan_api.load_gan_run(find_run(run), device=device)
+    paths = gan_api.interpolate_run(loaded, parse_seeds(seeds), frames=frames, fps=fps, space=space,
+                                    truncation=trunc, mp4=mp4, out=out)
+    _report(paths, quiet)
+
+
+@gan_app.command()
+@reporting_errors
+def mix(
+    run: GANRunArgument,
+    rows: Annotated[str, typer.Option(help="seeds of the rows (source A: the layers not chosen)")] = "1,2,3",
+    cols: Annotated[str, typer.Option(help="seeds of the columns (source B: the chosen layers)")] = "4,5",
+    layers: Annotated[str, typer.Option(help="style layers taken from the columns: a range such as 0-3, or coarse "
+                                        "(4-8 px), middle (16-32 px), fine (64 px and up)")] = "coarse",
+    trunc: TruncationOption = 1.0,
+    out: OutOption = None,
+    device: DeviceOption = "auto",
+    quiet: QuietOption = False,
+):
+    """The style-mixing grid (stylegan, stylegan2): RUN/mix/mix.png."""
+    loaded = gan_api.load_gan_run(find_run(run), device=device)
+    path = gan_api.mix_run(loaded, _seeds(rows, "--rows"), _seeds(cols, "--cols"), layers, truncation=trunc, out=out)
+    _report([path], quiet)
+
+
+def _seeds(text: str, flag: str) -> list[int]:
+    """parse_seeds, with messages naming `flag`."""
+    try:
+        return parse_seeds(text)
+    except ConfigError as error:
+        raise ConfigError(str(error).replace("--seeds", flag, 1)) from None
+
+
+@gan_app.command("eval")
+@reporting_errors
+def evaluate(
+    run: GANRunArgument,
+    data: Annotated[Path, typer.Argument(help="the folder of real images to compare with", show_default=False)],
+    num: Annotated[Optional[int], typer.Option("--num", "-n", help="images to generate (default: as many as the "
+                                               "folder holds, at most 10000)", show_default=False)] = None,
+    seed: Annotated[int, typer.Option(help="first seed of the generated images; also seeds the patch draws")] = 0,
+    trunc: TruncationOption = 1.0,
+    inception_weights: Annotated[Optional[Path], typer.Option(
+        help="the FID Inception-v3 weights file (pt_inception-2015-12-05-6726825d.pth or .safetensors) for FID; "
+        "never downloaded", show_default=False)] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="stop at the first unreadable image")] = False,
+    device: DeviceOption = "auto",
+    quiet: QuietOption = False,
+):
+    """Sliced Wasserstein distance (PGGAN's recipe) against the data, beside the real-vs-real floor; FID with
+    --inception-weights. Writes RUN/eval.json."""
+    loaded = gan_api.load_gan_run(find_run(run), device=device)
+    evaluation, path = gan_api.evaluate_run(loaded, data, num=num, seed=seed, truncation=trunc,
+                                            inception_weights=inception_weights, strict=strict)
+    if not quiet:
+        console.print(_evaluation_table(evaluation))
+        console.print(f"Wrote [bold]{escape(str(path))}[/]", highlight=False, soft_wrap=True)
+
+
+def _evaluation_table(evaluation) -> Table:
+    swd = evaluation.swd
+    table = Table("metric", "value", "real-vs-real floor", title=f"{evaluation.num_generated} generated against "
+                  f"{evaluation.num_real} real images (SWD: {evaluation.swd_images} a side)")
+    for index, (value, floor, size) in enumerate(zip(swd.levels, swd.floor_levels, swd.level_sizes)):
+        table.add_row(f"SWD level {index} ({size[1]} px)", f"{value:.1f}", f"{floor:.1f}")
+    table.add_row("SWD average (x1000)", f"{swd.average:.1f}", f"{swd.floor:.1f} ({swd.ratio:.2f}x)")
+    table.add_row("FID", "-" if evaluation.fid is None else f"{evaluation.fid:.2f}",
+                  "" if evaluation.fid is not None else "needs --inception-weights")
+    return table
+
+
+def _report(paths: list[Path], quiet: bool) -> None:
+    if not quiet:
+        console.print(f"Wrote {len(paths)} file(s) to [bold]{escape(str(paths[0].parent))}[/]", highlight=False)
+
+
+class GANTrainingDisplay(EventDisplay):
+    """A Rich progress bar over the images to show, with the stage, losses and speed."""
+
+    def __init__(self, quiet: bool):
+        super().__init__(quiet)
+        self.task = None
+
+    def _on_GANTrainingStarted(self, event) -> None:
+        where = f" from {event.images_seen / 1000:g} kimg" if event.images_seen else ""
+        processes = f" x {event.processes} processes" if event.processes > 1 else ""
+        skipped = f" ({event.skipped_files} unreadable skipped)" if event.skipped_files else ""
+        self.progress.console.print(
+            f"Training {event.arch} at {event.resolution} px on {event.data_images} images{skipped}, "
+            f"{event.total_images / 1000:g} kimg{where}, on {event.device}{processes}", highlight=False)
+        self.task = self.progress.add_task("kimg", total=event.total_images / 1000,
+                                           completed=event.images_seen / 1000, detail="")
+
+    def _on_GANProgress(self, event) -> None:
+        losses = " ".join(f"{_LOSS_LABELS[name]} {value:.3g}" for name, value in event.losses.items()
+                          if name in _LOSS_LABELS)
+        stage = f"{event.resolution} px" + (f" fading {event.alpha:.2f}" if event.alpha < 1 else "")
+        speed = f"{event.seconds_per_kimg:.1f} s/kimg" if event.seconds_per_kimg else ""
+        self.progress.update(self.task, completed=event.images_seen / 1000, detail=f"{stage}  {speed}  {losses}")

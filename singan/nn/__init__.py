@@ -1,0 +1,1 @@
+"""Shared neural-network layers of the multi-image GANs (PGGAN, StyleGAN, StyleGAN2)."""
