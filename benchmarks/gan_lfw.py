@@ -100,8 +100,9 @@ def report(results: list[dict], device: torch.device) -> None:
         f"Machine: {machine_description(device)}.",
         "Command: `python benchmarks/gan_lfw.py` (batch 16, z/w 128, channels min(1024 / r, 64), seed 0; "
         "EMA half-life 10 kimg ramped up as 0.05 x images seen; progressive archs fade in and stabilise each "
-        "resolution over phase_kimg). SWD: PGGAN's Laplacian-patch recipe, x1000, 200 generated against 100 real faces; the floor compares those 100 with the other 100. "
-        "\"Before\" is the same network at initialisation.",
+        "resolution over phase_kimg). SWD: PGGAN's Laplacian-patch recipe, x1000, 200 generated against 100 "
+        "real images; the floor compares those 100 with the other 100. \"Before\" is the same network at "
+        "initialisation.",
         "",
         *rows,
     ])

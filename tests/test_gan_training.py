@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -141,12 +143,17 @@ def test_an_existing_run_needs_force(tmp_path, data_folder):
         run_in(tmp_path, data_folder)
 
 
-def test_interrupted_run_saves_and_resumes_to_the_same_weights(tmp_path, data_folder):
+@pytest.mark.parametrize("how", ["ctrl-c", "exception"])
+def test_interrupted_run_saves_and_resumes_to_the_same_weights(tmp_path, data_folder, how):
+    """Ctrl-C (SIGINT) lets the step finish, then saves; so does a KeyboardInterrupt between two steps."""
     straight = run_in(tmp_path / "straight", data_folder)
 
     def interrupt(event):
         if isinstance(event, GANProgress) and event.images_seen == 16:
-            raise KeyboardInterrupt
+            if how == "ctrl-c":
+                os.kill(os.getpid(), signal.SIGINT)
+            else:
+                raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         run_in(tmp_path / "interrupted", data_folder, on_event=interrupt)

@@ -87,6 +87,15 @@ def mean_over_processes(value: torch.Tensor, world: World) -> torch.Tensor:
     return total / world.size
 
 
+def any_process(flag: bool, world: World, device: torch.device) -> bool:
+    """Whether `flag` holds in any process (so that all of them stop after the same step)."""
+    if not world.distributed:
+        return flag
+    value = torch.tensor(float(flag), device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def barrier(world: World) -> None:
     if world.distributed:
         dist.barrier()

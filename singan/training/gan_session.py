@@ -7,8 +7,11 @@ and leaves the last checkpoint as it was.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +25,32 @@ from singan.events import CheckpointSaved, EventHandler, GANProgress, ignore
 from singan.files import atomic_write_bytes
 from singan.gan_checkpoint import GANRecord
 from singan.images import encode_png, image_grid
+from singan.training.distributed import any_process
 from singan.training.gan import GANTrainer
 
 SNAPSHOT_IMAGES = 32
+
+
+@contextlib.contextmanager
+def deferred_interrupts():
+    """Within the block, Ctrl-C (SIGINT) sets the yielded event instead of raising, so that a training step
+    is never cut in half and the checkpoint saved on the way out is consistent; a second Ctrl-C raises at
+    once. Outside the main thread (where signals cannot be handled) nothing changes."""
+    requested = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield requested
+        return
+
+    def handle(signal_number, frame):
+        if requested.is_set():
+            raise KeyboardInterrupt
+        requested.set()
+
+    previous = signal.signal(signal.SIGINT, handle)
+    try:
+        yield requested
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass
@@ -33,17 +59,17 @@ class _Window:
 
     started: float = field(default_factory=time.perf_counter)
     images: int = 0
-    steps: int = 0
     sums: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # the lazy regularisers report on some steps only
 
     def add(self, losses: dict[str, float], images: int) -> None:
         self.images += images
-        self.steps += 1
         for name, value in losses.items():
             self.sums[name] = self.sums.get(name, 0.0) + value
+            self.counts[name] = self.counts.get(name, 0) + 1
 
     def means(self) -> dict[str, float]:
-        return {name: total / self.steps for name, total in self.sums.items()}
+        return {name: total / self.counts[name] for name, total in self.sums.items()}
 
 
 class TrainingSession:
@@ -57,19 +83,24 @@ class TrainingSession:
                                             generator=make_generator(trainer.device, self.config.seed or 0))
 
     def run(self) -> None:
+        """Train to the end; Ctrl-C finishes the current step, saves a checkpoint and raises KeyboardInterrupt."""
         trainer = self.trainer
         marks = {name: self._next_mark(name) for name in ("log", "snapshot", "checkpoint")}
         window, started = _Window(), time.perf_counter() - self.record.seconds
-        try:
+        with deferred_interrupts() as interrupted:
             while trainer.images_seen < self.record.total_images:
                 losses = trainer.step()
                 self._check_finite(losses)
                 window.add(losses, self.config.batch)
                 self.record.seconds = time.perf_counter() - started
-                marks, window = self._periodic(marks, window)
-        except KeyboardInterrupt:
-            self.save()
-            raise
+                try:
+                    marks, window = self._periodic(marks, window)
+                except KeyboardInterrupt:  # from an event handler, between two steps: the state is whole
+                    self.save()
+                    raise
+                if any_process(interrupted.is_set(), trainer.world, trainer.device):
+                    self.save()
+                    raise KeyboardInterrupt
         self.snapshot()
         self.save()
 
