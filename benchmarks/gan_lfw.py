@@ -45,14 +45,14 @@ def write_faces(folder: Path) -> Path:
     return folder
 
 
-def benchmark_config(arch: str, resolution: int, kimg: float) -> GANConfig:
+def benchmark_config(arch: str, resolution: int, kimg: float, r1_gamma: float | None = None) -> GANConfig:
     """Small networks for a 2-core CPU; progressive archs get 4 phases before the target resolution, so that
     about a third of the budget is spent at it."""
     growth_phases = 2 * round(np.log2(resolution / 4))
     return GANConfig(arch=arch, resolution=resolution, batch=16, kimg=kimg, seed=SEED, z_dim=128, w_dim=128,
                      channel_base=1024, channel_max=64, phase_kimg=round(kimg / (growth_phases + 1.5), 3),
                      snapshot_kimg=kimg / 4, checkpoint_kimg=kimg / 4, log_kimg=kimg / 20,
-                     ema_rampup=0.05)
+                     ema_rampup=0.05, r1_gamma=r1_gamma)
 
 
 def swd_of(generator, reals: torch.Tensor) -> dict:
@@ -67,30 +67,36 @@ def before_training(config: GANConfig, folder: Path, device: torch.device) -> di
     return swd_of(trainer.generator_ema, images.images)
 
 
-def run_one(arch: str, resolution: int, kimg: float, folder: Path, device: torch.device) -> dict:
-    config = benchmark_config(arch, resolution, kimg)
+def run_name(arch: str, resolution: int, kimg: float, r1_gamma: float | None) -> str:
+    return f"{arch}-{resolution}-{kimg:g}kimg" + ("" if r1_gamma is None else f"-gamma{r1_gamma:g}")
+
+
+def run_one(arch: str, resolution: int, kimg: float, folder: Path, device: torch.device,
+            r1_gamma: float | None = None) -> dict:
+    config = benchmark_config(arch, resolution, kimg, r1_gamma)
     before = before_training(config, folder, device)
     started = time.perf_counter()
-    directory = gan_api.train_gan(folder, config, out=OUTPUT / "runs", name=f"{arch}-{resolution}-{kimg:g}kimg",
-                                  device=str(device), force=True)
+    directory = gan_api.train_gan(folder, config, out=OUTPUT / "runs",
+                                  name=run_name(arch, resolution, kimg, r1_gamma), device=str(device), force=True)
     seconds = time.perf_counter() - started
     run = gan_api.load_gan_run(directory, device=str(device))
     images = load_image_folder(folder, run.generator.resolution)
     after = swd_of(run.generator, images.images)
     log = [json.loads(line) for line in (directory / "log.jsonl").read_text().splitlines()]
     at_target = [line["seconds_per_kimg"] for line in log if line["resolution"] == resolution]
-    return {"arch": arch, "resolution": resolution, "kimg": kimg, "seconds": seconds,
-            "seconds_per_kimg": seconds / kimg, "seconds_per_kimg_at_target": float(np.median(at_target)),
-            "phase_kimg": config.phase_kimg, "swd_before": before, "swd_after": after,
-            "final_losses": log[-1]["losses"], "run": str(directory)}
+    return {"arch": arch, "resolution": resolution, "kimg": kimg, "r1_gamma": config.r1_weight,
+            "seconds": seconds, "seconds_per_kimg": seconds / kimg,
+            "seconds_per_kimg_at_target": float(np.median(at_target)), "phase_kimg": config.phase_kimg,
+            "swd_before": before, "swd_after": after, "final_losses": log[-1]["losses"], "run": str(directory)}
 
 
 def report(results: list[dict], device: torch.device) -> None:
-    rows = ["| arch | resolution | kimg | s / 1000 images (whole run; at the target resolution) | "
-            "SWD before | SWD after | floor | after / floor |", "|---|---|---|---|---|---|---|---|"]
+    rows = ["| arch | resolution | kimg | R1 gamma | s / 1000 images (whole run; at the target resolution) | "
+            "SWD before | SWD after | floor | after / floor |", "|---|---|---|---|---|---|---|---|---|"]
     for result in results:
         before, after = result["swd_before"], result["swd_after"]
-        rows.append(f"| {result['arch']} | {result['resolution']} | {result['kimg']:g} | "
+        gamma = "-" if result["arch"] == "pggan" else f"{result['r1_gamma']:g}"
+        rows.append(f"| {result['arch']} | {result['resolution']} | {result['kimg']:g} | {gamma} | "
                     f"{result['seconds_per_kimg']:.1f}; {result['seconds_per_kimg_at_target']:.1f} | "
                     f"{before['average']:.1f} | {after['average']:.1f} | {after['floor']:.1f} | "
                     f"{after['average'] / after['floor']:.2f}x |")
@@ -114,6 +120,8 @@ def main() -> None:
     parser.add_argument("--arch", nargs="+", default=["pggan", "stylegan", "stylegan2"])
     parser.add_argument("--resolution", type=int, default=16)
     parser.add_argument("--kimg", type=float, default=30.0)
+    parser.add_argument("--r1-gamma", type=float, default=None,
+                        help="R1 weight of stylegan/stylegan2 (default: the paper's, as `singan gan train`)")
     parser.add_argument("--device", default="auto")
     options = parser.parse_args()
     device = resolve_device(options.device)
@@ -121,8 +129,8 @@ def main() -> None:
     store = OUTPUT / "results.json"
     saved = json.loads(store.read_text()) if store.exists() else {}
     for arch in options.arch:
-        result = run_one(arch, options.resolution, options.kimg, folder, device)
-        saved[f"{arch}-{options.resolution}-{options.kimg:g}kimg"] = result
+        result = run_one(arch, options.resolution, options.kimg, folder, device, options.r1_gamma)
+        saved[run_name(arch, options.resolution, options.kimg, options.r1_gamma)] = result
         store.write_text(json.dumps(saved, indent=2))
         print(json.dumps({key: value for key, value in result.items() if not key.startswith("swd")}),
               f"SWD {result['swd_before']['average']:.1f} -> {result['swd_after']['average']:.1f} "
