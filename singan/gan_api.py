@@ -55,7 +55,8 @@ def train_gan(data: str | Path, config: GANConfig | None = None, *, out: str | P
             record = _resumed_record(directory, changes or {})
             config = record.gan_config
         else:
-            config = _with_seed(config)
+            # Every process must train with the main one's seed: the data order is drawn from it.
+            config = config.replace(seed=distributed.shared_integer(_with_seed(config).seed, world, torch_device))
         images = _load_data(data, config, strict, on_loading)
         if resume:
             _check_same_data(directory, record, images)

@@ -96,6 +96,15 @@ def any_process(flag: bool, world: World, device: torch.device) -> bool:
     return bool(value.item())
 
 
+def shared_integer(value: int, world: World, device: torch.device) -> int:
+    """The main process's `value` in every process (such as a seed drawn at random)."""
+    if not world.distributed:
+        return value
+    tensor = torch.tensor(value, dtype=torch.int64, device=device)
+    dist.broadcast(tensor, src=0)
+    return int(tensor.item())
+
+
 def barrier(world: World) -> None:
     if world.distributed:
         dist.barrier()
