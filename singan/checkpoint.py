@@ -147,14 +147,19 @@ def read_record_json(run_dir: str | Path) -> tuple[object, Path]:
 
 
 def _check_format(values: object, path: Path) -> None:
-    if not isinstance(values, dict) or values.get("format") != FORMAT:
-        raise RunError(f"{path}: not a singan run record")
+    check_record_format(values, path, FORMAT, FORMAT_VERSION, "singan run", "run format")
+
+
+def check_record_format(values: object, path: Path, expected: str, newest: int, kind: str, label: str) -> None:
+    """run.json must name the `expected` format, in a version this code reads (at most `newest`)."""
+    if not isinstance(values, dict) or values.get("format") != expected:
+        raise RunError(f"{path}: not a {kind} record")
     version = values.get("format_version")
     if not isinstance(version, int):
         raise RunError(f"{path}: malformed run record (no format_version)")
-    if version > FORMAT_VERSION:
-        raise RunError(f"{path}: written by a newer singan (run format {version}; this version "
-                       f"{singan.__version__} reads up to {FORMAT_VERSION}); upgrade singan to use it")
+    if version > newest:
+        raise RunError(f"{path}: written by a newer singan ({label} {version}; this version "
+                       f"{singan.__version__} reads up to {newest}); upgrade singan to use it")
 
 
 def _record_from_json(values: dict) -> RunRecord:
@@ -195,8 +200,8 @@ def _network_tensors(generator: ScaleGenerator, critic: PatchCritic) -> dict[str
 
 
 def _load_networks(tensors: dict[str, torch.Tensor], generator: ScaleGenerator, critic: PatchCritic) -> None:
-    generator.load_state_dict(_unprefixed("generator.", tensors))
-    critic.load_state_dict(_unprefixed("critic.", tensors))
+    generator.load_state_dict(unprefixed("generator.", tensors))
+    critic.load_state_dict(unprefixed("critic.", tensors))
 
 
 def _prefixed(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -248,7 +253,8 @@ def check_tensors(found: dict[str, torch.Tensor], expected: dict[str, torch.Tens
             raise RunError(f"{path}: tensor {key} holds NaN or infinite values")
 
 
-def _unprefixed(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def unprefixed(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The tensors whose keys start with `prefix`, keyed without it (a module's state dict)."""
     return {key[len(prefix):]: value for key, value in tensors.items() if key.startswith(prefix)}
 
 

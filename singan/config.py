@@ -12,45 +12,19 @@ from singan.errors import ConfigError
 SMALLEST_SCALE = 11
 
 
-def _setting(default: object, help: str):
+def setting(default: object, help: str):
     """A configuration field with its help text (the CLI makes one option of each)."""
     return field(default=default, metadata={"help": help})
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that determines a SinGAN training run. Defaults are the paper's."""
+class Settings:
+    """What every frozen configuration dataclass offers: changed copies, validation and a JSON round trip.
+    A subclass lists its problems (messages naming the flag) in `problems`."""
 
-    max_size: int = _setting(250, "longest side of the finest scale; larger images are shrunk")
-    min_size: int = _setting(25, "shortest side of the coarsest scale")
-    scale_factor: float = _setting(0.75, "nominal factor between scales, in (0, 1); recomputed to fit")
-    iterations: int = _setting(2000, "training iterations per scale")
-    critic_steps: int = _setting(3, "critic updates per iteration")
-    generator_steps: int = _setting(3, "generator updates per iteration")
-    generator_learning_rate: float = _setting(5e-4, "Adam learning rate of the generators")
-    critic_learning_rate: float = _setting(5e-4, "Adam learning rate of the critics")
-    beta1: float = _setting(0.5, "Adam beta1")
-    beta2: float = _setting(0.999, "Adam beta2")
-    lr_decay_at: float = _setting(0.8, "fraction of a scale's iterations after which the learning rate drops")
-    lr_decay: float = _setting(0.1, "factor the learning rate is multiplied by at --lr-decay-at")
-    gradient_penalty_weight: float = _setting(0.1, "WGAN-GP weight (lambda)")
-    reconstruction_weight: float = _setting(10.0, "reconstruction loss weight (alpha)")
-    noise_amplitude: float = _setting(0.1, "noise amplitude as a fraction of the reconstruction error")
-    base_channels: int = _setting(32, "channels of the coarsest scales")
-    max_channels: int = _setting(128, "upper bound of the channels")
-    channels_double_every: int = _setting(4, "the channels double every this many scales")
-    crop_size: int = _setting(0, "train scales larger than this on a random crop_size x crop_size window per "
-                                 "iteration (0: the whole image, as the paper)")
-    crop_iterations: int = _setting(0, "training iterations of the scales that --crop-size crops "
-                                       "(0: --iterations, as every other scale)")
-    exact_scale_factor: bool = _setting(False, "keep --scale-factor as given (the coarsest short side is then at "
-                                               "least --min-size) instead of recomputing it to fit exactly")
-    noise_padding: bool = _setting(False, "draw noise over the generator's padded border too (the variant the "
-                                          "original trains for animation)")
-    seed: int | None = _setting(None, "random seed (default: a random one, recorded in run.json)")
-    log_every: int = _setting(10, "write losses to log.jsonl every this many iterations")
+    def problems(self) -> list[str]:
+        return []
 
-    def replace(self, **changes: object) -> TrainConfig:
+    def replace(self, **changes: object):
         """A copy with `changes` applied; None values mean "keep" so CLI defaults can pass through."""
         given = {name: value for name, value in changes.items() if value is not None}
         unknown = set(given) - {item.name for item in fields(self)}
@@ -58,10 +32,58 @@ class TrainConfig:
             raise ConfigError(f"unknown option(s): {', '.join(sorted(unknown))}")
         return dataclasses.replace(self, **given)
 
-    def validate(self) -> TrainConfig:
-        for problem in _problems(self):
+    def validate(self):
+        for problem in self.problems():
             raise ConfigError(problem)
         return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict):
+        known = {item.name for item in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"unknown configuration key(s): {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class TrainConfig(Settings):
+    """Everything that determines a SinGAN training run. Defaults are the paper's."""
+
+    max_size: int = setting(250, "longest side of the finest scale; larger images are shrunk")
+    min_size: int = setting(25, "shortest side of the coarsest scale")
+    scale_factor: float = setting(0.75, "nominal factor between scales, in (0, 1); recomputed to fit")
+    iterations: int = setting(2000, "training iterations per scale")
+    critic_steps: int = setting(3, "critic updates per iteration")
+    generator_steps: int = setting(3, "generator updates per iteration")
+    generator_learning_rate: float = setting(5e-4, "Adam learning rate of the generators")
+    critic_learning_rate: float = setting(5e-4, "Adam learning rate of the critics")
+    beta1: float = setting(0.5, "Adam beta1")
+    beta2: float = setting(0.999, "Adam beta2")
+    lr_decay_at: float = setting(0.8, "fraction of a scale's iterations after which the learning rate drops")
+    lr_decay: float = setting(0.1, "factor the learning rate is multiplied by at --lr-decay-at")
+    gradient_penalty_weight: float = setting(0.1, "WGAN-GP weight (lambda)")
+    reconstruction_weight: float = setting(10.0, "reconstruction loss weight (alpha)")
+    noise_amplitude: float = setting(0.1, "noise amplitude as a fraction of the reconstruction error")
+    base_channels: int = setting(32, "channels of the coarsest scales")
+    max_channels: int = setting(128, "upper bound of the channels")
+    channels_double_every: int = setting(4, "the channels double every this many scales")
+    crop_size: int = setting(0, "train scales larger than this on a random crop_size x crop_size window per "
+                                 "iteration (0: the whole image, as the paper)")
+    crop_iterations: int = setting(0, "training iterations of the scales that --crop-size crops "
+                                       "(0: --iterations, as every other scale)")
+    exact_scale_factor: bool = setting(False, "keep --scale-factor as given (the coarsest short side is then at "
+                                               "least --min-size) instead of recomputing it to fit exactly")
+    noise_padding: bool = setting(False, "draw noise over the generator's padded border too (the variant the "
+                                          "original trains for animation)")
+    seed: int | None = setting(None, "random seed (default: a random one, recorded in run.json)")
+    log_every: int = setting(10, "write losses to log.jsonl every this many iterations")
+
+    def problems(self) -> list[str]:
+        return _problems(self)
 
     def width(self, scale: int) -> int:
         """Channels of every layer of the generator and critic at `scale` (0 = coarsest)."""
@@ -75,16 +97,6 @@ class TrainConfig:
         """Training iterations of a scale of `size`: --crop-iterations where it is cropped and that is set."""
         return self.crop_iterations if self.crop_iterations and self.crops(size) else self.iterations
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        known = {item.name for item in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ConfigError(f"unknown configuration key(s): {', '.join(sorted(unknown))}")
-        return cls(**values)
 
 
 def flag(name: str) -> str:
@@ -105,13 +117,13 @@ def _problems(config: TrainConfig) -> list[str]:
         require(isinstance(value, int) and not isinstance(value, bool) and value >= 1, name,
                 "a positive integer")
     for name in ("generator_learning_rate", "critic_learning_rate", "noise_amplitude"):
-        require(_finite(getattr(config, name)) and getattr(config, name) > 0, name, "a positive number")
+        require(finite(getattr(config, name)) and getattr(config, name) > 0, name, "a positive number")
     for name in ("gradient_penalty_weight", "reconstruction_weight"):
-        require(_finite(getattr(config, name)) and getattr(config, name) >= 0, name, "zero or more")
+        require(finite(getattr(config, name)) and getattr(config, name) >= 0, name, "zero or more")
     for name in ("beta1", "beta2", "lr_decay_at"):
-        require(_finite(getattr(config, name)) and 0 <= getattr(config, name) < 1, name, "in [0, 1)")
-    require(_finite(config.lr_decay) and 0 < config.lr_decay <= 1, "lr_decay", "in (0, 1]")
-    require(_finite(config.scale_factor) and 0 < config.scale_factor < 1, "scale_factor",
+        require(finite(getattr(config, name)) and 0 <= getattr(config, name) < 1, name, "in [0, 1)")
+    require(finite(config.lr_decay) and 0 < config.lr_decay <= 1, "lr_decay", "in (0, 1]")
+    require(finite(config.scale_factor) and 0 < config.scale_factor < 1, "scale_factor",
             "strictly between 0 and 1")
     if not problems:
         require(config.min_size >= SMALLEST_SCALE, "min_size",
@@ -130,7 +142,8 @@ def _problems(config: TrainConfig) -> list[str]:
     return problems
 
 
-def _finite(value: object) -> bool:
+def finite(value: object) -> bool:
+    """A real number that is neither NaN nor infinite (booleans are not numbers here)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -47,9 +47,9 @@ def train_gan(data: str | Path, config: GANConfig | None = None, *, out: str | P
     Under torchrun every process calls this; only the first one writes.
     """
     config = (config or GANConfig()).validate()
-    world = distributed.start(resolve_device(distributed.local_device_name(device)).type)
+    torch_device = resolve_device(distributed.local_device_name(device))
+    world = distributed.start(torch_device.type)
     try:
-        torch_device = resolve_device(distributed.local_device_name(device))
         directory = gan_run_directory(data, config, out, name)
         if resume:
             record = _resumed_record(directory, changes or {})

@@ -97,14 +97,7 @@ def read_record(run_dir: str | Path) -> GANRecord:
 def _check_format(values: object, path: Path) -> None:
     if isinstance(values, dict) and values.get("format") == checkpoint.FORMAT:
         raise RunError(f"{path.parent} is a single-image SinGAN run; use `singan sample` and the other tasks on it")
-    if not isinstance(values, dict) or values.get("format") != FORMAT:
-        raise RunError(f"{path}: not a multi-image GAN run record")
-    version = values.get("format_version")
-    if not isinstance(version, int):
-        raise RunError(f"{path}: malformed run record (no format_version)")
-    if version > FORMAT_VERSION:
-        raise RunError(f"{path}: written by a newer singan (GAN run format {version}; this version "
-                       f"{singan.__version__} reads up to {FORMAT_VERSION}); upgrade singan to use it")
+    checkpoint.check_record_format(values, path, FORMAT, FORMAT_VERSION, "multi-image GAN run", "GAN run format")
 
 
 def save_checkpoint(run_dir: Path, tensors: dict[str, torch.Tensor], state: dict) -> Path:
@@ -135,7 +128,7 @@ def load_generator(run_dir: str | Path, record: GANRecord, device: torch.device)
     expected = {f"generator_ema.{key}": value for key, value in generator.state_dict().items()}
     found = {key: value for key, value in tensors.items() if key.startswith("generator_ema.")}
     checkpoint.check_tensors(found, expected, Path(run_dir) / CHECKPOINT_FILE)
-    generator.load_state_dict({key[len("generator_ema."):]: value for key, value in found.items()})
+    generator.load_state_dict(checkpoint.unprefixed("generator_ema.", found))
     generator.requires_grad_(False).eval()
     stage = stage_at(config, int(state.get("images_seen", record.images_seen)))
     if config.progressive and (stage.resolution < config.resolution or stage.alpha < 1):

@@ -6,11 +6,9 @@ The schedule and loss settings follow the papers (PGGAN, StyleGAN, StyleGAN2; se
 
 from __future__ import annotations
 
-import dataclasses
-import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
-from singan.errors import ConfigError
+from singan.config import Settings, finite, flag, setting
 
 ARCHITECTURES = ("pggan", "stylegan", "stylegan2")
 # Progressive growing from 4x4 (PGGAN and StyleGAN v1); StyleGAN2 trains at full resolution from the start.
@@ -22,61 +20,46 @@ FIRST_RESOLUTION = 4
 _LEARNING_RATES = {"pggan": 0.001, "stylegan": 0.001, "stylegan2": 0.0025}
 
 
-def _setting(default: object, help: str):
-    """A configuration field with its help text (the CLI makes one option of each)."""
-    return field(default=default, metadata={"help": help})
-
-
 @dataclass(frozen=True)
-class GANConfig:
+class GANConfig(Settings):
     """Everything that determines a multi-image GAN run."""
 
-    arch: str = _setting("stylegan2", "architecture: pggan, stylegan or stylegan2")
-    resolution: int = _setting(64, "training resolution: a power of two from 8 to 1024")
-    image_channels: int = _setting(3, "1 (grayscale) or 3 (RGB); set from the data")
-    z_dim: int = _setting(128, "latent size (papers: 512)")
-    w_dim: int = _setting(128, "intermediate latent (style) size of stylegan/stylegan2 (papers: 512)")
-    mapping_layers: int = _setting(8, "fully connected layers of the mapping network")
-    channel_base: int = _setting(4096, "channels at resolution r are min(channel_base / r, channel_max)")
-    channel_max: int = _setting(128, "upper bound of the channels (papers: 512)")
-    batch: int = _setting(16, "images per step, over all processes")
-    kimg: float = _setting(500.0, "training length in thousands of real images shown to the discriminator")
-    lr: float | None = _setting(None, "Adam learning rate (default: pggan/stylegan 0.001, stylegan2 0.0025, "
+    arch: str = setting("stylegan2", "architecture: pggan, stylegan or stylegan2")
+    resolution: int = setting(64, "training resolution: a power of two from 8 to 1024")
+    image_channels: int = setting(3, "1 (grayscale) or 3 (RGB); set from the data")
+    z_dim: int = setting(128, "latent size (papers: 512)")
+    w_dim: int = setting(128, "intermediate latent (style) size of stylegan/stylegan2 (papers: 512)")
+    mapping_layers: int = setting(8, "fully connected layers of the mapping network")
+    channel_base: int = setting(4096, "channels at resolution r are min(channel_base / r, channel_max)")
+    channel_max: int = setting(128, "upper bound of the channels (papers: 512)")
+    batch: int = setting(16, "images per step, over all processes")
+    kimg: float = setting(500.0, "training length in thousands of real images shown to the discriminator")
+    lr: float | None = setting(None, "Adam learning rate (default: pggan/stylegan 0.001, stylegan2 0.0025, "
                                       "0.002 at 1024 px)")
-    beta1: float = _setting(0.0, "Adam beta1")
-    beta2: float = _setting(0.99, "Adam beta2")
-    r1_gamma: float | None = _setting(None, "R1 weight (default: stylegan 10, stylegan2 0.0002 res^2 / batch)")
-    r1_interval: int = _setting(16, "stylegan2: R1 every this many discriminator steps (lazy regularisation)")
-    pl_weight: float = _setting(2.0, "stylegan2: path-length regularisation weight (0 turns it off)")
-    pl_interval: int = _setting(4, "stylegan2: path-length regularisation every this many generator steps")
-    pl_decay: float = _setting(0.01, "stylegan2: decay of the path-length running mean")
-    pl_batch_shrink: int = _setting(2, "stylegan2: the path-length batch is the batch divided by this")
-    mixing_probability: float = _setting(0.9, "stylegan/stylegan2: probability of style mixing in training")
-    ema_kimg: float = _setting(10.0, "half-life of the generator's moving average, in thousands of images")
-    ema_rampup: float | None = _setting(None, "cap the EMA half-life at this fraction of the images seen "
+    beta1: float = setting(0.0, "Adam beta1")
+    beta2: float = setting(0.99, "Adam beta2")
+    r1_gamma: float | None = setting(None, "R1 weight (default: stylegan 10, stylegan2 0.0002 res^2 / batch)")
+    r1_interval: int = setting(16, "stylegan2: R1 every this many discriminator steps (lazy regularisation)")
+    pl_weight: float = setting(2.0, "stylegan2: path-length regularisation weight (0 turns it off)")
+    pl_interval: int = setting(4, "stylegan2: path-length regularisation every this many generator steps")
+    pl_decay: float = setting(0.01, "stylegan2: decay of the path-length running mean")
+    pl_batch_shrink: int = setting(2, "stylegan2: the path-length batch is the batch divided by this")
+    mixing_probability: float = setting(0.9, "stylegan/stylegan2: probability of style mixing in training")
+    ema_kimg: float = setting(10.0, "half-life of the generator's moving average, in thousands of images")
+    ema_rampup: float | None = setting(None, "cap the EMA half-life at this fraction of the images seen "
                                               "(helps short runs; default off, as the papers)")
-    gp_weight: float = _setting(10.0, "pggan: WGAN-GP weight (lambda)")
-    drift_weight: float = _setting(0.001, "pggan: drift penalty weight (epsilon_drift)")
-    phase_kimg: float = _setting(600.0, "pggan/stylegan: thousands of images per fade-in and per stabilise phase")
-    mirror: bool = _setting(True, "flip training images horizontally at random")
-    square: str = _setting("crop", "non-square images: crop (centre) or pad (black borders)")
-    seed: int | None = _setting(None, "random seed (default: a random one, recorded in run.json)")
-    snapshot_kimg: float = _setting(10.0, "write a grid of samples every this many thousand images")
-    checkpoint_kimg: float = _setting(10.0, "save a resumable checkpoint every this many thousand images")
-    log_kimg: float = _setting(1.0, "append averaged losses to log.jsonl every this many thousand images")
+    gp_weight: float = setting(10.0, "pggan: WGAN-GP weight (lambda)")
+    drift_weight: float = setting(0.001, "pggan: drift penalty weight (epsilon_drift)")
+    phase_kimg: float = setting(600.0, "pggan/stylegan: thousands of images per fade-in and per stabilise phase")
+    mirror: bool = setting(True, "flip training images horizontally at random")
+    square: str = setting("crop", "non-square images: crop (centre) or pad (black borders)")
+    seed: int | None = setting(None, "random seed (default: a random one, recorded in run.json)")
+    snapshot_kimg: float = setting(10.0, "write a grid of samples every this many thousand images")
+    checkpoint_kimg: float = setting(10.0, "save a resumable checkpoint every this many thousand images")
+    log_kimg: float = setting(1.0, "append averaged losses to log.jsonl every this many thousand images")
 
-    def replace(self, **changes: object) -> GANConfig:
-        """A copy with `changes` applied; None values mean "keep" so CLI defaults can pass through."""
-        given = {name: value for name, value in changes.items() if value is not None}
-        unknown = set(given) - {item.name for item in fields(self)}
-        if unknown:
-            raise ConfigError(f"unknown option(s): {', '.join(sorted(unknown))}")
-        return dataclasses.replace(self, **given)
-
-    def validate(self) -> GANConfig:
-        for problem in _problems(self):
-            raise ConfigError(problem)
-        return self
+    def problems(self) -> list[str]:
+        return _problems(self)
 
     @property
     def progressive(self) -> bool:
@@ -106,17 +89,6 @@ class GANConfig:
             half_life = min(half_life, images_seen * self.ema_rampup)
         return 0.5 ** (self.batch / max(half_life, 1e-8))
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> GANConfig:
-        known = {item.name for item in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ConfigError(f"unknown configuration key(s): {', '.join(sorted(unknown))}")
-        return cls(**values)
-
 
 def channels_at(resolution: int, channel_base: int, channel_max: int) -> int:
     """Feature maps of the layers at `resolution`: halving as the resolution doubles, capped."""
@@ -127,11 +99,6 @@ def paper_sizes(arch: str) -> dict:
     """The published network sizes (z and w 512, at most 512 channels; StyleGAN2's larger channel base)."""
     base = 32768 if arch == "stylegan2" else 16384
     return {"z_dim": 512, "w_dim": 512, "channel_base": base, "channel_max": 512}
-
-
-def flag(name: str) -> str:
-    """The command-line flag of a config field, for messages."""
-    return "--" + name.replace("_", "-")
 
 
 def _problems(config: GANConfig) -> list[str]:
@@ -150,16 +117,16 @@ def _problems(config: GANConfig) -> list[str]:
                  "pl_interval", "pl_batch_shrink"):
         require(_integer(getattr(config, name)) and getattr(config, name) >= 1, name, "a positive integer")
     for name in ("kimg", "ema_kimg", "phase_kimg", "snapshot_kimg", "checkpoint_kimg", "log_kimg"):
-        require(_finite(getattr(config, name)) and getattr(config, name) > 0, name, "a positive number")
+        require(finite(getattr(config, name)) and getattr(config, name) > 0, name, "a positive number")
     for name in ("pl_weight", "gp_weight", "drift_weight"):
-        require(_finite(getattr(config, name)) and getattr(config, name) >= 0, name, "zero or more")
+        require(finite(getattr(config, name)) and getattr(config, name) >= 0, name, "zero or more")
     for name in ("lr", "ema_rampup"):
         value = getattr(config, name)
-        require(value is None or (_finite(value) and value > 0), name, "a positive number")
-    require(config.r1_gamma is None or (_finite(config.r1_gamma) and config.r1_gamma >= 0), "r1_gamma",
+        require(value is None or (finite(value) and value > 0), name, "a positive number")
+    require(config.r1_gamma is None or (finite(config.r1_gamma) and config.r1_gamma >= 0), "r1_gamma",
             "zero or more")
     for name in ("beta1", "beta2", "pl_decay", "mixing_probability"):
-        require(_finite(getattr(config, name)) and 0 <= getattr(config, name) <= 1, name, "in [0, 1]")
+        require(finite(getattr(config, name)) and 0 <= getattr(config, name) <= 1, name, "in [0, 1]")
     require(config.beta2 < 1, "beta2", "below 1")
     require(isinstance(config.mirror, bool), "mirror", "true or false")
     require(config.square in ("crop", "pad"), "square", "crop or pad")
@@ -172,7 +139,3 @@ def _problems(config: GANConfig) -> list[str]:
 
 def _integer(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _finite(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

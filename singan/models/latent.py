@@ -2,8 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
+
+from singan.nn.layers import EqualLinear, pixel_norm
+
+
+class MappingNetwork(nn.Module):
+    """z [N, z_dim] -> pixel norm -> `layers` dense layers (learning rate x lr_mul), each followed by
+    `activation` -> w [N, w_dim]. StyleGAN puts the sqrt(2) gain in the layers (`gain`) and uses a plain
+    leaky ReLU; StyleGAN2 keeps unit-gain layers and scales the activation instead."""
+
+    def __init__(self, z_dim: int, w_dim: int, layers: int, lr_mul: float, gain: float,
+                 activation: Callable[[torch.Tensor], torch.Tensor]):
+        super().__init__()
+        sizes = [z_dim] + [w_dim] * layers
+        self.layers = nn.ModuleList([EqualLinear(in_size, out_size, lr_mul=lr_mul, gain=gain)
+                                     for in_size, out_size in zip(sizes, sizes[1:])])
+        self.activation = activation
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """[N, z_dim] -> [N, w_dim]."""
+        features = pixel_norm(z)
+        for layer in self.layers:
+            features = self.activation(layer(features))
+        return features
 
 
 class LatentGenerator(nn.Module):

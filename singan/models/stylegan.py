@@ -18,8 +18,8 @@ from torch import nn
 from singan.gan_config import FIRST_RESOLUTION
 from singan.models import pggan
 from singan.models.pggan import ACTIVATION_GAIN, activate, check_alpha, check_resolution, stage_index, upsample
-from singan.models.latent import LatentGenerator
-from singan.nn.layers import EqualConv2d, EqualLinear, NoiseInjection, pixel_norm
+from singan.models.latent import LatentGenerator, MappingNetwork
+from singan.nn.layers import EqualConv2d, EqualLinear, NoiseInjection
 
 MAPPING_LR_MUL = 0.01
 TRUNCATION_CUTOFF = 8  # the paper's: truncate the styles of the 4x4 to 32x32 layers
@@ -31,23 +31,6 @@ INSTANCE_NORM_EPSILON = 1e-8
 def count_ws(resolution: int) -> int:
     """Style inputs of a synthesis network up to `resolution`: two per resolution from 4x4."""
     return 2 * round(math.log2(resolution)) - 2
-
-
-class MappingNetwork(nn.Module):
-    """z [N, z_dim] -> pixel norm -> `layers` dense layers (learning rate x lr_mul), each with LeakyReLU -> w."""
-
-    def __init__(self, z_dim: int, w_dim: int, layers: int, lr_mul: float):
-        super().__init__()
-        sizes = [z_dim] + [w_dim] * layers
-        self.layers = nn.ModuleList([EqualLinear(in_size, out_size, lr_mul=lr_mul, gain=ACTIVATION_GAIN)
-                                     for in_size, out_size in zip(sizes, sizes[1:])])
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """[N, z_dim] -> [N, w_dim]."""
-        features = pixel_norm(z)
-        for layer in self.layers:
-            features = activate(layer(features))
-        return features
 
 
 class AdaptiveInstanceNorm(nn.Module):
@@ -125,7 +108,7 @@ class Generator(LatentGenerator):
         self.image_channels, self.z_dim, self.w_dim = image_channels, z_dim, w_dim
         self.num_ws = count_ws(resolution)
         self.register_buffer("w_avg", torch.zeros(w_dim))
-        self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers, mapping_lr_mul)
+        self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers, mapping_lr_mul, ACTIVATION_GAIN, activate)
         widths = pggan.stage_widths(resolution, channel_base, channel_max)
         self.input_block = FirstSynthesisBlock(widths[0], w_dim)
         self.blocks = nn.ModuleList([SynthesisBlock(coarser, finer, w_dim)

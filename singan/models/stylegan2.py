@@ -28,9 +28,9 @@ from torch import nn
 
 from singan.errors import ConfigError
 from singan.gan_config import FIRST_RESOLUTION, SMALLEST_RESOLUTION, channels_at
-from singan.models.latent import LatentGenerator
+from singan.models.latent import LatentGenerator, MappingNetwork
 from singan.nn.layers import (Blur, Downsample2d, EqualConv2d, EqualLinear, MinibatchStdDev, ModulatedConv2d,
-                              NoiseInjection, Upsample2d, pixel_norm, scaled_leaky_relu)
+                              NoiseInjection, Upsample2d, scaled_leaky_relu)
 
 MAPPING_LR_MUL = 0.01
 BLUR_TAPS = (1, 3, 3, 1)
@@ -65,24 +65,6 @@ def refuse_stage(full_resolution: int, resolution: int | None) -> None:
 # ---------------------------------------------------------------------------------------------------
 # Generator
 # ---------------------------------------------------------------------------------------------------
-
-class MappingNetwork(nn.Module):
-    """z [N, z_dim] -> pixel norm -> `layers` dense layers (learning rate x lr_mul), each with the scaled
-    leaky ReLU -> w [N, w_dim]."""
-
-    def __init__(self, z_dim: int, w_dim: int, layers: int, lr_mul: float):
-        super().__init__()
-        sizes = [z_dim] + [w_dim] * layers
-        self.layers = nn.ModuleList([EqualLinear(in_size, out_size, lr_mul=lr_mul)
-                                     for in_size, out_size in zip(sizes, sizes[1:])])
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """[N, z_dim] -> [N, w_dim]."""
-        features = pixel_norm(z)
-        for layer in self.layers:
-            features = scaled_leaky_relu(layer(features))
-        return features
-
 
 class StyledConv(nn.Module):
     """Modulated 3x3 convolution (optionally upsampling x2), then noise, bias and the scaled leaky ReLU."""
@@ -162,7 +144,7 @@ class Generator(LatentGenerator):
         self.image_channels, self.z_dim, self.w_dim = image_channels, z_dim, w_dim
         self.num_ws = count_ws(resolution)
         self.register_buffer("w_avg", torch.zeros(w_dim))
-        self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers, mapping_lr_mul)
+        self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers, mapping_lr_mul, 1.0, scaled_leaky_relu)
         widths = [channels_at(size, channel_base, channel_max) for size in block_resolutions(resolution)]
         self.input_block = InputBlock(widths[0], image_channels, w_dim)
         self.blocks = nn.ModuleList([SynthesisBlock(coarser, finer, image_channels, w_dim, blur_taps)

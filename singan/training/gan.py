@@ -16,6 +16,7 @@ import copy
 import torch
 from torch import nn
 
+from singan.checkpoint import unprefixed
 from singan.device import make_generator
 from singan.gan_config import GANConfig
 from singan.imagefolder import EpochSampler, ImageFolderData, real_batch
@@ -230,7 +231,7 @@ class GANTrainer:
     def restore(self, tensors: dict[str, torch.Tensor], record: dict) -> None:
         """Continue from `state_tensors` and `state_record` of an earlier trainer with the same config."""
         for prefix, module in self.networks().items():
-            module.load_state_dict(_unprefixed(prefix, tensors))
+            module.load_state_dict(unprefixed(prefix + ".", tensors))
         self.images_seen, self.critic_steps = int(record["images_seen"]), int(record["critic_steps"])
         self.generator_steps = int(record["generator_steps"])
         self.sampler.load_state(record["sampler"])
@@ -302,9 +303,6 @@ def load_optimizer(optimizer: torch.optim.Optimizer, prefix: str, tensors: dict[
     state["state"] = found
     optimizer.load_state_dict(state)
 
-
-def _unprefixed(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {key[len(prefix) + 1:]: value for key, value in tensors.items() if key.startswith(prefix + ".")}
 
 
 def _number(value: torch.Tensor) -> float:
