@@ -31,8 +31,8 @@ import torch
 
 from report import machine_description, write_section
 from singan import api
-from singan.checkpoint import read_record
-from singan.config import TrainConfig, preset
+from singan.runs import open_run
+from singan.config.singan import TrainConfig, preset
 from singan.errors import RunError
 
 SHARED_BALLOONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "singan-inputs" / "Images" / "balloons.png"
@@ -78,7 +78,7 @@ def _same_config(directory: Path, config: TrainConfig) -> bool:
     """Whether the run was trained with `config` (up to its seed when `config` has none): a run of an older
     version of a preset is trained again."""
     try:
-        recorded = read_record(directory).train_config
+        recorded = open_run(directory, "singan").record.train_config
     except RunError:
         return False
     return dataclasses.replace(recorded, seed=config.seed) == config
@@ -86,14 +86,14 @@ def _same_config(directory: Path, config: TrainConfig) -> bool:
 
 def _complete(directory: Path) -> bool:
     try:
-        return read_record(directory).complete
+        return open_run(directory, "singan").record.complete
     except RunError:
         return False
 
 
 def evaluated(directory: Path, num: int) -> dict:
     """The run's figures as `singan eval` computes them, or how far an unfinished run has got."""
-    record = read_record(directory)
+    record = open_run(directory, "singan").record
     figures = {"scales": record.num_scales, "trained_scales": len(record.scales), "size": record.planned_sizes[-1],
                "train_seconds": sum(scale.seconds for scale in record.scales)}
     if record.complete:

@@ -26,7 +26,7 @@ import torch
 from fast_preset import SHARED_BALLOONS, _complete, _run_name, _same_config
 from report import machine_description, write_section
 from singan import api
-from singan.config import PRESETS, TrainConfig, preset
+from singan.config.singan import PRESETS, TrainConfig, preset
 
 
 def parse_variant(text: str) -> tuple[str, TrainConfig]:

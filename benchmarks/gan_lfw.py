@@ -5,7 +5,7 @@ Wasserstein distance before and after.
     python benchmarks/gan_lfw.py [--arch pggan stylegan stylegan2] [--resolution 16] [--kimg 30] [--device auto]
 
 The images are written as PNGs to benchmarks/output/gan_lfw/lfw_subset/ and trained on with `singan gan train`'s
-code (gan_api.train_gan). SWD follows PGGAN's recipe (tasks/gan_evaluate.py): 200 generated images against
+code (gan_api.train_gan). SWD follows PGGAN's recipe (tasks/gan/evaluate.py): 200 generated images against
 100 of the real ones, the floor being those 100 against the other 100. "Before" is the same network at
 initialisation (same seed). Results go to benchmarks/output/gan_lfw/results.json and the "gan_lfw" section
 of benchmarks/RESULTS.md.
@@ -24,12 +24,12 @@ import torch
 from skimage import data as skimage_data
 
 from report import machine_description, write_section
-from singan import gan_api
+from singan.api import gan as gan_api
 from singan.device import resolve_device
-from singan.gan_config import GANConfig
-from singan.imagefolder import load_image_folder
+from singan.config.gan import GANConfig
+from singan.data.imagefolder import load_image_folder
 from singan.training.gan import GANTrainer
-from tasks.gan_evaluate import evaluate_generator
+from tasks.gan.evaluate import evaluate_generator
 
 OUTPUT = Path(__file__).parent / "output" / "gan_lfw"
 SEED = 0

@@ -19,8 +19,9 @@ import torch
 
 from report import machine_description, write_section
 from singan.device import resolve_device, synchronize
-from singan.gan_config import GANConfig, paper_sizes
-from singan.imagefolder import ImageFolderData
+from singan.config.gan import GANConfig
+from singan.data.imagefolder import ImageFolderData
+from singan.training.architectures import checked, paper_sizes
 from singan.training.gan import GANTrainer
 
 PUBLISHED = {("stylegan2", 256): "about 22 s per 1000 images on one V100 (official code, config F)",
@@ -60,7 +61,7 @@ def main() -> None:
                        phase_kimg=1e-3)  # progressive archs: at the target resolution after the warm-up
     if options.paper_sizes:
         config = config.replace(**paper_sizes(options.arch))
-    trainer = GANTrainer(config.validate(), random_data(max(64, options.batch), 3, options.resolution), device)
+    trainer = GANTrainer(checked(config), random_data(max(64, options.batch), 3, options.resolution), device)
     measured = seconds_per_kimg(trainer, options.steps, options.warmup)
     sizes = "the papers' network sizes" if options.paper_sizes else "the small default sizes"
     published = PUBLISHED.get((options.arch, options.resolution), "none for this configuration")

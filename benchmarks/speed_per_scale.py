@@ -23,8 +23,9 @@ from pathlib import Path
 import torch
 
 from report import machine_description, write_section
-from singan.config import preset
-from singan.device import describe_device, make_generator, resolve_device, synchronize
+from singan.config.singan import preset
+from singan.device import describe_device, resolve_device, synchronize
+from singan.seeds import make_generator
 from singan.images import load_image
 from singan.models.singan import SinGAN, draw_noise, new_networks
 from singan.pyramid import build_pyramid, plan_for

@@ -25,7 +25,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from report import machine_description, write_section
 from singan import api
-from singan.config import preset
+from singan.config.singan import preset
 from singan.images import load_image, save_image
 from singan.pyramid import resize
 

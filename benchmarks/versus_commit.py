@@ -25,11 +25,16 @@ from report import machine_description, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_BALLOONS = ROOT.parent / "shared" / "data" / "singan-inputs" / "Images" / "balloons.png"
-# Uses only what both trees have: one scale of the paper preset, coarser scales random and frozen.
+# Uses only what both trees have: one scale of the paper preset, coarser scales random and frozen. (Trees
+# before the 0.2 layout kept the configuration and the seeded generators in other modules.)
 PROBE = """
 import sys, torch
-from singan.config import preset
-from singan.device import make_generator
+try:
+    from singan.config.singan import preset
+    from singan.seeds import make_generator
+except ImportError:
+    from singan.config import preset
+    from singan.device import make_generator
 from singan.images import load_image
 from singan.models.singan import SinGAN, draw_noise, new_networks
 from singan.pyramid import build_pyramid, plan_for

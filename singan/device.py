@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import torch
@@ -52,11 +53,11 @@ def describe_device(device: torch.device) -> str:
     return str(device)
 
 
-def make_generator(device: torch.device, seed: int) -> torch.Generator:
-    """A seeded random source on `device`, so results never depend on torch's global state."""
-    generator = torch.Generator(device=device)
-    generator.manual_seed(seed)
-    return generator
+def module_device(module: torch.nn.Module) -> torch.device:
+    """Where a module's weights are (the CPU for a module without any)."""
+    for tensor in itertools.chain(module.parameters(), module.buffers()):
+        return tensor.device
+    return torch.device("cpu")
 
 
 def synchronize(device: torch.device) -> None:

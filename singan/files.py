@@ -1,4 +1,4 @@
-"""Atomic file writes: a reader (or a killed process) never sees a half-written file."""
+"""File writes: atomic ones (a reader, or a killed process, never sees a half-written file), and JSON-lines logs."""
 
 from __future__ import annotations
 
@@ -29,6 +29,30 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_json(path: Path, value: object) -> None:
     atomic_write_bytes(path, (json.dumps(value, indent=2) + "\n").encode("utf-8"))
+
+
+def json_line(entry: dict) -> str:
+    """An entry of a JSON-lines log, with its newline."""
+    return json.dumps(entry) + "\n"
+
+
+def append_json_line(path: Path, entry: dict) -> None:
+    """One JSON line at the end of a log (log.jsonl): a killed process leaves at most its last line cut."""
+    with open(path, "a", encoding="utf-8") as stream:
+        stream.write(json_line(entry))
+
+
+def read_json_lines(path: Path) -> list[dict]:
+    """The entries of a JSON-lines log, skipping a line cut short by a killed process; [] when there is none."""
+    if not Path(path).exists():
+        return []
+    entries = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return entries
 
 
 def _umask() -> int:

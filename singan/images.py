@@ -1,7 +1,8 @@
-"""Image files: the only module that reads or writes pictures and touches uint8.
+"""Image files: the only module that reads or writes pictures (PNG, GIF, MP4) and converts to and from uint8.
 
-Images inside the package are float32 tensors shaped [1, C, H, W] in [-1, 1], with C = 3 (RGB) or
-C = 1 (grayscale).
+Images inside the package are float32 tensors shaped [1, C, H, W] (or [N, C, H, W]) in [-1, 1], with
+C = 3 (RGB) or C = 1 (grayscale); uint8 ones (data sets held in memory, images generated for metrics)
+are 0-255 and come from `to_uint8`, which rounds exactly as the PNG writer does.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import imageio.v3 as iio
 import numpy as np
 import torch
 
-from singan.errors import InputImageError
+from singan.errors import ConfigError, InputImageError
 from singan.files import atomic_write_bytes
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# GIF frames last a whole number of hundredths of a second, and viewers slow down shorter ones.
+MAX_FPS = 50
 _CONVERT_TO_RGB = ("CMYK", "YCbCr", "LAB", "HSV")
 
 
@@ -44,12 +47,45 @@ def save_image(path: str | Path, image: torch.Tensor) -> None:
 
 
 def encode_png(image: torch.Tensor) -> bytes:
-    return iio.imwrite("<bytes>", _plane_or_colour(to_uint8(image)), extension=".png")
+    return iio.imwrite("<bytes>", _plane_or_colour(_pixels(image)), extension=".png")
+
+
+def seed_file_name(seed: int) -> str:
+    """The file of the image a seed names: seed0007.png."""
+    return f"seed{seed:04d}.png"
+
+
+def save_seed_images(folder: str | Path, images) -> list[Path]:
+    """Write each (seed, [1, C, H, W] image) of `images` as <folder>/seed0007.png; returns the paths."""
+    written = []
+    for seed, image in images:
+        written.append(Path(folder) / seed_file_name(seed))
+        save_image(written[-1], image)
+    return written
+
+
+def check_video(fps: float, mp4: bool | None) -> None:
+    """Refuse a frame rate GIFs cannot show, and an MP4 asked for without its encoder (before any work)."""
+    if not 0 < fps <= MAX_FPS:
+        raise ConfigError(f"--fps must be above 0 and at most {MAX_FPS} (got {fps})")
+    if mp4 and not video_available():
+        raise ConfigError('--mp4 needs the optional imageio-ffmpeg package: pip install "singan[video]"')
+
+
+def save_video(stem: str | Path, frames: list[torch.Tensor], fps: float, mp4: bool | None = None) -> list[Path]:
+    """<stem>.gif, and <stem>.mp4 unless `mp4` is False or imageio-ffmpeg is missing (None: when installed)."""
+    check_video(fps, mp4)
+    written = [Path(f"{stem}.gif")]
+    save_gif(written[0], frames, fps)
+    if mp4 is not False and video_available():
+        written.append(Path(f"{stem}.mp4"))
+        save_mp4(written[1], frames, fps)
+    return written
 
 
 def save_gif(path: str | Path, frames: list[torch.Tensor], fps: float) -> None:
     """An endlessly repeating GIF of [1, C, H, W] frames in [-1, 1], atomically."""
-    pixels = np.stack([_plane_or_colour(to_uint8(frame)) for frame in frames])
+    pixels = np.stack([_plane_or_colour(_pixels(frame)) for frame in frames])
     # GIF stores frame delays in hundredths of a second.
     data = iio.imwrite("<bytes>", pixels, extension=".gif", duration=round(1000 / fps / 10) * 10, loop=0)
     atomic_write_bytes(Path(path), data)
@@ -75,7 +111,7 @@ def video_available() -> bool:
 
 def save_mp4(path: str | Path, frames: list[torch.Tensor], fps: float) -> None:
     """An H.264 MP4 (yuv420p, which needs even sides: odd ones are extended by a repeated edge)."""
-    pixels = np.stack([to_uint8(frame) for frame in frames])
+    pixels = np.stack([_pixels(frame) for frame in frames])
     if pixels.shape[-1] == 1:
         pixels = np.repeat(pixels, 3, axis=-1)
     pad_rows, pad_columns = pixels.shape[1] % 2, pixels.shape[2] % 2
@@ -93,14 +129,24 @@ def _plane_or_colour(pixels: np.ndarray) -> np.ndarray:
     return pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
 
 
-def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """[1, C, H, W] or [C, H, W] in [-1, 1] -> H x W x C uint8, rounded to nearest."""
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] (any shape) -> uint8 0-255 on the same device, rounded to nearest: the one
+    quantisation, shared by the files we write, data sets held in memory and images made for metrics."""
+    return ((images.detach().float().clamp(-1, 1) + 1) / 2 * 255).round().to(torch.uint8)
+
+
+def from_uint8(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images (0-255) -> float32 in [-1, 1]; float images are taken as already in [-1, 1]."""
+    return images.float() / 127.5 - 1 if images.dtype == torch.uint8 else images.float()
+
+
+def _pixels(image: torch.Tensor) -> np.ndarray:
+    """[1, C, H, W] or [C, H, W] in [-1, 1] -> H x W x C uint8, as image files hold them."""
     if image.dim() == 4:
         if image.shape[0] != 1:
             raise ValueError(f"expected one image, got a batch of {image.shape[0]}")
         image = image[0]
-    unit = (image.detach().float().cpu().clamp(-1, 1) + 1) / 2
-    return (unit * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    return to_uint8(image.cpu()).permute(1, 2, 0).numpy()
 
 
 def file_sha256(path: str | Path) -> str:

@@ -1,1 +1,2 @@
-"""Tasks on a trained run: one module per task, each with one entry function."""
+"""Tasks on a trained model, one package per model family: tensors in, tensors out. Reading inputs and
+writing results is singan.api's business."""

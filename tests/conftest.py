@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from singan import api
-from singan.config import TrainConfig
+from singan.config.singan import TrainConfig
 from singan.metrics.inception import InceptionV3
 
 # Small enough for a test: 4 scales from 14x19 to 24x32, a few iterations each.

@@ -8,8 +8,8 @@ from singan import api
 from singan.errors import ConfigError
 from singan.events import Notice
 from singan.models.singan import PADDING
-from tasks.animate import animation_frames, random_walk
-from tasks.sample import sample_images
+from tasks.singan.animate import animation_frames, random_walk
+from tasks.singan.sample import sample_images
 
 
 def frames_of(run, **options):
@@ -97,7 +97,7 @@ def test_animate_writes_an_mp4_when_imageio_ffmpeg_is_installed(loaded_run, tmp_
 
 
 def test_asking_for_an_mp4_without_imageio_ffmpeg_is_an_error(loaded_run, tmp_path, monkeypatch):
-    monkeypatch.setattr("tasks.animate.video_available", lambda: False)
+    monkeypatch.setattr("singan.images.video_available", lambda: False)
     with pytest.raises(ConfigError, match='pip install "singan\\[video\\]"'):
         api.animate_run(loaded_run, frames=3, mp4=True, out=tmp_path / "animation")
     assert not (tmp_path / "animation").exists()

@@ -6,8 +6,10 @@ import shutil
 import pytest
 import torch
 
-from singan import api, checkpoint
+from singan import api
+from singan.runs import singan as checkpoint
 from singan.errors import RunError
+from singan.runs import open_run
 
 from conftest import TINY
 
@@ -43,7 +45,7 @@ def test_weights_are_safetensors_not_pickles(trained_run):
 def test_save_load_gives_bit_identical_samples(tmp_path, image_file):
     directory = api.train_run(image_file, TINY, out=tmp_path / "runs", device="cpu")
     loaded = api.load_run(directory, device="cpu")
-    record = checkpoint.read_record(directory)
+    record = open_run(directory, "singan").record
     # a second, independent load: same tensors, same samples
     again = checkpoint.load_model(directory, record, torch.device("cpu"))
     first = api.sample_run(loaded, [0, 5], out=tmp_path / "a")

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from singan import checkpoint
+from singan.runs import singan as checkpoint
 from singan.cli import app, parse_seeds
-from singan.config import preset
+from singan.config.singan import preset
 from singan.training.singan import ScaleTrainer
+from singan.runs import open_run
 
 from conftest import synthetic_image, write_image
 
@@ -275,7 +276,7 @@ def test_non_finite_loss_stops_and_keeps_the_finished_scales(tmp_path, image_fil
     monkeypatch.setattr(ScaleTrainer, "iteration", poisoned)
     result = invoke("train", image_file, "--out", tmp_path, *TINY_FLAGS)
     assert_clean_error(result, "non-finite loss at scale 2, iteration 1", "finished scales are saved")
-    record = checkpoint.read_record(tmp_path / "tiny")
+    record = open_run(tmp_path / "tiny", "singan").record
     assert len(record.scales) == 2
     assert (tmp_path / "tiny" / "weights" / "scale_01.safetensors").exists()
 

@@ -1,6 +1,6 @@
 import pytest
 
-from singan.config import DEFAULT_PRESET, PRESETS, TrainConfig, preset
+from singan.config.singan import DEFAULT_PRESET, PRESETS, TrainConfig, preset
 from singan.errors import ConfigError
 from singan.pyramid import plan_for
 from singan.training.cost import training_flops

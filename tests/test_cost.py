@@ -5,7 +5,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
-from singan.config import TrainConfig
+from singan.config.singan import TrainConfig
 from singan.models.singan import PatchCritic, ScaleGenerator
 from singan.training.cost import critic_flops, generator_flops, iteration_flops, training_flops
 

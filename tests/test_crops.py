@@ -4,8 +4,8 @@ and that a scale larger than the crop trains on crop-sized inputs only."""
 import pytest
 import torch
 
-from singan.config import TrainConfig
-from singan.device import make_generator
+from singan.config.singan import TrainConfig
+from singan.seeds import make_generator
 from singan.errors import ConfigError
 from singan.models.singan import PADDING, SinGAN, add_noise, draw_noise, new_networks
 from singan.pyramid import plan_pyramid

@@ -8,11 +8,18 @@ import pytest
 from singan import api
 from singan.errors import ConfigError
 from singan.events import Notice
-from tasks.evaluate import evaluate, write_evaluation
+from singan.runs.common import write_evaluation
+from singan.runs.singan import load_real
+from tasks.singan import evaluate as evaluation_task
 
 from test_cli import assert_clean_error, invoke
 
 SWD_KEYS = {"levels", "average", "floor_levels", "floor", "ratio", "level_sizes"}
+
+
+def evaluate(run, **options):
+    """The evaluation task on a loaded run and its training image."""
+    return evaluation_task.evaluate(run.model, load_real(run.directory, run.record), **options)
 
 
 def test_evaluate_a_tiny_run(loaded_run, tmp_path):
@@ -27,7 +34,7 @@ def test_evaluate_a_tiny_run(loaded_run, tmp_path):
     assert evaluation.diversity > 0 and math.isfinite(evaluation.swd.ratio)
     # Even six iterations a scale reproduce the image's patches about as well as the image itself does.
     assert evaluation.reconstruction_swd.ratio < 2
-    path = write_evaluation(tmp_path, evaluation)
+    path = write_evaluation(tmp_path, evaluation.to_dict())
     assert path == tmp_path / "eval.json" and json.loads(path.read_text()) == values
 
 

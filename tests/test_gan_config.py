@@ -5,9 +5,15 @@ import math
 import pytest
 import torch
 
+from singan.config.gan import GANConfig
 from singan.errors import ConfigError
-from singan.gan_config import GANConfig, channels_at, paper_sizes
-from singan.training.progressive import Stage, images_at_stage, stage_at
+from singan.models.resolutions import Stage, channels_at
+from singan.training.architectures import checked, objective_of, paper_sizes
+from singan.training.progressive import images_at_stage
+
+
+def stage_at(config: GANConfig, images_seen: int) -> Stage:
+    return objective_of(config).stage(images_seen)
 
 
 @pytest.mark.parametrize("changes, flag", [
@@ -26,7 +32,7 @@ from singan.training.progressive import Stage, images_at_stage, stage_at
 ])
 def test_bad_values_name_their_flag(changes, flag):
     with pytest.raises(ConfigError, match=flag):
-        GANConfig().replace(**changes).validate()
+        checked(GANConfig().replace(**changes))
 
 
 def test_unknown_option_is_refused():
@@ -40,12 +46,12 @@ def test_json_round_trip():
 
 
 def test_paper_defaults_of_the_architectures():
-    assert GANConfig(arch="pggan").learning_rate == 0.001
-    assert GANConfig(arch="stylegan2").learning_rate == 0.0025
-    assert GANConfig(arch="stylegan2", resolution=1024).learning_rate == 0.002
-    assert GANConfig(arch="stylegan").r1_weight == 10.0
+    assert objective_of(GANConfig(arch="pggan")).learning_rate() == 0.001
+    assert objective_of(GANConfig(arch="stylegan2")).learning_rate() == 0.0025
+    assert objective_of(GANConfig(arch="stylegan2", resolution=1024)).learning_rate() == 0.002
+    assert objective_of(GANConfig(arch="stylegan")).r1_weight() == 10.0
     # StyleGAN2's heuristic: 0.0002 res^2 / batch (10 at 1024 px with batch 32 is about 6.6).
-    assert GANConfig(arch="stylegan2", resolution=256, batch=32).r1_weight == pytest.approx(0.4096)
+    assert objective_of(GANConfig(arch="stylegan2", resolution=256, batch=32)).r1_weight() == pytest.approx(0.4096)
     assert (GANConfig().beta1, GANConfig().beta2) == (0.0, 0.99)
     assert paper_sizes("stylegan2")["channel_max"] == 512
 

@@ -13,14 +13,14 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import shapes_folder
-from singan import gan_checkpoint
+from singan.runs import open_run
 
 WORKER = """
 import sys
 import torch
 from safetensors.torch import save_file
-from singan.gan_config import GANConfig
-from singan.imagefolder import load_image_folder
+from singan.config.gan import GANConfig
+from singan.data.imagefolder import load_image_folder
 from singan.training import distributed
 from singan.training.gan import GANTrainer
 
@@ -69,7 +69,7 @@ def test_the_command_trains_under_torchrun_and_only_the_first_process_writes(tmp
                       "--channel-max", "16", "--mapping-layers", "2", "--log-kimg", "0.008",
                       "--out", str(tmp_path / "runs"), "--name", "two", "--device", "cpu", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    record = gan_checkpoint.read_record(tmp_path / "runs" / "two")
+    record = open_run(tmp_path / "runs" / "two", "gan").record
     assert record.processes == 2 and record.images_seen == 16 and record.complete
     lines = (tmp_path / "runs" / "two" / "log.jsonl").read_text().splitlines()
     assert len(lines) == 2  # one writer: each logged point once

@@ -12,20 +12,21 @@ import pytest
 import torch
 from torch import nn
 
+from singan import images as image_files
+from singan.api.gan import generate_images, interpolate_video, mix_images
+from singan.config.gan import GANConfig
 from singan.errors import ConfigError, InputImageError
-from singan.gan_config import GANConfig
-from tasks import gan_interpolate
-from tasks.gan_evaluate import evaluate_generator, write_evaluation
-from tasks.gan_generate import generate_images, generated_images, latent
-from tasks.gan_interpolate import (
+from singan.runs.common import write_evaluation
+from tasks.gan.evaluate import evaluate_generator
+from tasks.gan.generate import generated_images, latent
+from tasks.gan.interpolate import (
     default_space,
-    interpolate_video,
     interpolation_frames,
     lerp,
     loop_positions,
     slerp,
 )
-from tasks.gan_mix import mixing_rows, parse_layers, style_mixing_grid
+from tasks.gan.mix import mixing_rows, parse_layers
 
 RESOLUTION = 16
 
@@ -206,14 +207,14 @@ def test_interpolation_video_files(style_generator, tmp_path, monkeypatch):
     written = interpolate_video(style_generator, [1, 2], tmp_path, frames=6, fps=10, mp4=False)
     assert [path.name for path in written] == ["interpolate.gif"]
     assert iio.imread(written[0]).shape == (6, RESOLUTION, RESOLUTION, 3)
-    monkeypatch.setattr(gan_interpolate, "video_available", lambda: False)
+    monkeypatch.setattr(image_files, "video_available", lambda: False)
     assert len(interpolate_video(style_generator, [1, 2], tmp_path, frames=2)) == 1
     with pytest.raises(ConfigError, match='pip install "singan\\[video\\]"'):
         interpolate_video(style_generator, [1, 2], tmp_path / "other", frames=2, mp4=True)
 
 
 def test_interpolation_video_writes_an_mp4_when_it_can(style_generator, tmp_path):
-    if not gan_interpolate.video_available():
+    if not image_files.video_available():
         pytest.skip("imageio-ffmpeg is not installed")
     written = interpolate_video(style_generator, [1, 2], tmp_path, frames=4)
     assert [path.name for path in written] == ["interpolate.gif", "interpolate.mp4"]
@@ -253,7 +254,7 @@ def test_bad_layers(text, message):
 
 
 def test_mixing_grid_file_and_record(style_generator, tmp_path):
-    path = style_mixing_grid(style_generator, [1, 2, 3], [4, 5], "coarse", tmp_path)
+    path = mix_images(style_generator, [1, 2, 3], [4, 5], "coarse", tmp_path)
     assert path == tmp_path / "mix.png"
     grid = iio.imread(path)
     assert grid.shape == (4 * RESOLUTION + 6, 3 * RESOLUTION + 4, 3)
@@ -276,11 +277,11 @@ def test_a_cell_is_the_row_image_with_the_columns_layers(style_generator):
 
 def test_mixing_needs_style_layers_and_good_seeds(style_generator, pggan_like, tmp_path):
     with pytest.raises(ConfigError, match="style mixing needs a style-based architecture"):
-        style_mixing_grid(pggan_like, [1], [2], "coarse", tmp_path)
+        mix_images(pggan_like, [1], [2], "coarse", tmp_path)
     with pytest.raises(ConfigError, match="--columns"):
-        style_mixing_grid(style_generator, [1], [], "coarse", tmp_path)
+        mix_images(style_generator, [1], [], "coarse", tmp_path)
     with pytest.raises(ConfigError, match="--layers"):
-        style_mixing_grid(style_generator, [1], [2], [9], tmp_path)
+        mix_images(style_generator, [1], [2], [9], tmp_path)
     assert not list(tmp_path.iterdir())
 
 
@@ -305,7 +306,7 @@ def test_evaluation_figures_and_file(style_generator, reals, tmp_path):
     assert evaluation.num_generated == 8 and evaluation.num_real == 12 and evaluation.swd_images == 6
     assert evaluation.swd.average > 0 and evaluation.swd.floor > 0
     assert evaluation.fid is not None and evaluation.fid > 0
-    path = write_evaluation(tmp_path, evaluation)
+    path = write_evaluation(tmp_path, evaluation.to_dict())
     assert path == tmp_path / "eval.json"
     record = json.loads(path.read_text())
     assert record["fid_computed"] and record["swd"]["levels"] == evaluation.swd.levels
@@ -337,7 +338,7 @@ def test_bad_evaluations(style_generator, pggan_like, shape, options, error, mes
 @pytest.mark.parametrize("arch", ["pggan", "stylegan", "stylegan2"])
 def test_the_tasks_run_on_the_real_generators(arch, tmp_path):
     pytest.importorskip(f"singan.models.{arch}")
-    from singan.models.gan import build_generator
+    from singan.training.architectures import build_generator
 
     config = GANConfig(arch=arch, resolution=RESOLUTION, z_dim=16, w_dim=16, mapping_layers=2,
                        channel_base=128, channel_max=16)
@@ -348,6 +349,6 @@ def test_the_tasks_run_on_the_real_generators(arch, tmp_path):
     assert written[1].read_bytes() == again[0].read_bytes()
     assert len(interpolation_frames(generator, [1, 2], 4)) == 4
     if arch != "pggan":
-        assert style_mixing_grid(generator, [1], [2], "coarse", tmp_path / "mix").exists()
+        assert mix_images(generator, [1], [2], "coarse", tmp_path / "mix").exists()
     reals = torch.randint(0, 256, (6, 3, RESOLUTION, RESOLUTION), dtype=torch.uint8)
     assert evaluate_generator(generator, reals, num=4).swd_images == 3

@@ -12,13 +12,15 @@ import pytest
 import torch
 
 from conftest import shapes_folder
-from singan import gan_api, gan_checkpoint
+from singan.api import gan as gan_api
+from singan.runs import gan as gan_checkpoint
 from singan.errors import ConfigError, GANNonFiniteLossError, RunError
 from singan.events import GANProgress
-from singan.gan_config import GANConfig
-from singan.imagefolder import load_image_folder
-from singan.training import gan_losses
+from singan.config.gan import GANConfig
+from singan.data.imagefolder import load_image_folder
+from singan.losses import logistic, wasserstein
 from singan.training.gan import GANTrainer
+from singan.runs import open_run
 
 TINY = dict(resolution=8, z_dim=16, w_dim=16, mapping_layers=2, channel_base=64, channel_max=16, batch=4, seed=1,
             kimg=0.032, log_kimg=0.008, snapshot_kimg=0.016, checkpoint_kimg=0.016)
@@ -96,14 +98,14 @@ def test_resume_continues_exactly(data_folder, arch):
 
 def test_losses_are_the_published_formulas():
     real, fake = torch.tensor([1.0, 3.0]), torch.tensor([-1.0, 0.0])
-    assert float(gan_losses.wasserstein_critic_loss(real, fake)) == pytest.approx(-2.5)
-    assert float(gan_losses.drift_penalty(real)) == pytest.approx(5.0)
+    assert float(wasserstein.critic_loss(real, fake)) == pytest.approx(-2.5)
+    assert float(wasserstein.drift_penalty(real)) == pytest.approx(5.0)
     softplus = torch.nn.functional.softplus
     expected = float(softplus(fake).mean() + softplus(-real).mean())
-    assert float(gan_losses.logistic_critic_loss(real, fake)) == pytest.approx(expected)
+    assert float(logistic.critic_loss(real, fake)) == pytest.approx(expected)
     images = torch.randn(3, 1, 4, 4, requires_grad=True)
     scores = (images * 2).flatten(1).sum(1)  # gradient 2 everywhere: |grad|^2 = 4 * 16
-    assert float(gan_losses.r1_penalty(scores, images)) == pytest.approx(64.0)
+    assert float(logistic.r1_penalty(scores, images)) == pytest.approx(64.0)
 
 
 def test_gradient_penalty_is_zero_for_a_unit_slope_critic():
@@ -113,7 +115,7 @@ def test_gradient_penalty_is_zero_for_a_unit_slope_critic():
     def critic(images):
         return (images * weight).flatten(1).sum(1)
 
-    penalty = gan_losses.gradient_penalty(critic, torch.randn(2, 1, 4, 4), torch.randn(2, 1, 4, 4), None)
+    penalty = wasserstein.gradient_penalty(critic, torch.randn(2, 1, 4, 4))
     assert float(penalty) == pytest.approx(0.0, abs=1e-10)
 
 
@@ -158,7 +160,7 @@ def test_interrupted_run_saves_and_resumes_to_the_same_weights(tmp_path, data_fo
     with pytest.raises(KeyboardInterrupt):
         run_in(tmp_path / "interrupted", data_folder, on_event=interrupt)
     directory = tmp_path / "interrupted" / "runs" / "run"
-    assert gan_checkpoint.read_record(directory).images_seen == 16
+    assert open_run(directory, "gan").record.images_seen == 16
     resumed = gan_api.train_gan(data_folder, GANConfig(**{**TINY, "arch": "stylegan2"}), out=directory.parent,
                                 name="run", device="cpu", resume=True)
     first, _ = gan_checkpoint.load_checkpoint(straight)
@@ -175,13 +177,13 @@ def test_resume_may_extend_kimg_but_not_change_the_model(tmp_path, data_folder):
                           device="cpu", resume=True, changes={"arch": "pggan"})
     gan_api.train_gan(data_folder, None, out=directory.parent, name="run", device="cpu", resume=True,
                       changes={"kimg": 0.048})
-    assert gan_checkpoint.read_record(directory).images_seen == 48
+    assert open_run(directory, "gan").record.images_seen == 48
 
 
 def test_non_finite_loss_stops_and_keeps_the_checkpoint(tmp_path, data_folder, monkeypatch):
     directory = run_in(tmp_path, data_folder)
     saved = (directory / "checkpoint.safetensors").read_bytes()
-    monkeypatch.setattr(gan_losses, "logistic_generator_loss", lambda scores: scores.mean() * float("nan"))
+    monkeypatch.setattr(logistic, "generator_loss", lambda scores: scores.mean() * float("nan"))
     with pytest.raises(GANNonFiniteLossError, match="checkpoint at 32 images is kept"):
         gan_api.train_gan(data_folder, None, out=directory.parent, name="run", device="cpu", resume=True,
                           changes={"kimg": 0.064})

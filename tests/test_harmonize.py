@@ -8,7 +8,7 @@ from scipy.ndimage import distance_transform_cdt, distance_transform_edt
 
 from singan import api
 from singan.errors import ConfigError, InputImageError
-from tasks.harmonize import BLUR_SIGMA, EDIT_RADIUS, HARMONIZE_RADIUS, binary_mask, soft_mask
+from tasks.singan.harmonize import BLUR_SIGMA, EDIT_RADIUS, HARMONIZE_RADIUS, binary_mask, soft_mask
 
 from conftest import picture_at, write_image
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from singan.errors import ConfigError, InputImageError, RunError
-from singan.imagefolder import EpochSampler, ImageFolderData, load_image_folder, real_batch
+from singan.data.imagefolder import ImageFolderData, load_image_folder, real_batch
+from singan.data.sampler import EpochSampler
 
 from conftest import synthetic_image, write_image
 

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from singan.config import TrainConfig
-from singan.device import make_generator
+from singan.config.singan import TrainConfig
+from singan.seeds import make_generator
 from singan.models.singan import PatchCritic, ScaleGenerator, count_parameters, initialize
 
 

@@ -6,7 +6,7 @@ import torch
 
 from singan import api
 from singan.errors import ConfigError
-from tasks.retarget import retarget_images
+from tasks.singan.retarget import retarget_images
 
 
 @pytest.mark.parametrize("start_scale", [0, 1, 3])

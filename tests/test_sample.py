@@ -5,7 +5,7 @@ import torch
 
 from singan import api
 from singan.errors import ConfigError
-from tasks.sample import sample_images
+from tasks.singan.sample import sample_images
 
 
 @pytest.fixture(scope="module")

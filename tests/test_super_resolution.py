@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from singan import api
-from singan.config import TrainConfig
+from singan.config.singan import TrainConfig
 from singan.errors import ConfigError, InputImageError
 from singan.pyramid import plan_for
-from tasks.super_resolution import (
+from tasks.singan.super_resolution import (
     RECONSTRUCTION_WEIGHT,
     bicubic,
     check_factor,

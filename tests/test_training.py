@@ -3,13 +3,13 @@
 import pytest
 import torch
 
-from singan.config import TrainConfig
-from singan.device import make_generator
+from singan.config.singan import TrainConfig
+from singan.seeds import make_generator
 from singan.errors import NonFiniteLossError
 from singan.models.singan import SinGAN, draw_noise, new_networks
 from singan.pyramid import build_pyramid, plan_pyramid, upsample
 from singan.training import singan as training
-from singan.training.losses import gradient_penalty
+from singan.losses.wasserstein import gradient_penalty
 from singan.training.singan import PyramidTrainer, ScaleTrainer
 
 from conftest import TINY, synthetic_image
@@ -75,7 +75,7 @@ def test_gradient_penalty_uses_per_pixel_channel_norms():
     with torch.no_grad():
         critic.weight.copy_(torch.tensor([3.0, 0.0, 4.0]).view(1, 3, 1, 1))
     real, fake = torch.rand(2, 3, 5, 6), torch.rand(2, 3, 5, 6)
-    penalty = gradient_penalty(critic, real, fake, make_generator(CPU, 0))
+    penalty = gradient_penalty(critic, training.between(real, fake, make_generator(CPU, 0)), per_pixel=True)
     assert penalty.item() == pytest.approx((5.0 - 1.0) ** 2)
 
 

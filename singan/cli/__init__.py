@@ -1,6 +1,7 @@
 """The `singan` command: thin Typer commands over singan.api; the only package that uses Typer or Rich."""
 
 from singan.cli import train, runs, tasks, evaluate, gan  # noqa: F401  (registers the commands, train first in --help)
-from singan.cli.app import app, main, parse_seeds
+from singan.cli.app import app, main
+from singan.ranges import parse_seeds
 
 __all__ = ["app", "main", "parse_seeds"]

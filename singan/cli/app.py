@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from singan.errors import ConfigError, SinGANError
+from singan.ranges import parse_seeds
 
 app = typer.Typer(
     help="SinGAN: learn a generative model from a single image, then sample from it.",
@@ -54,45 +55,6 @@ def choose_seeds(num: int | None, seeds: str | None, default: int = 10) -> list[
     if count < 1:
         raise ConfigError(f"--num must be a positive integer (got {count})")
     return list(range(count))
-
-
-_RANGE_PART = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
-
-
-def parse_seeds(text: str) -> list[int]:
-    """'0-9,12' -> [0, 1, ..., 9, 12]; duplicates are dropped, order kept."""
-    return _expand_ranges(text, "--seeds", "expected non-negative seeds and ranges such as 0-9,12", 100_000,
-                          below=(2**63, "seeds must be below 2**63"))
-
-
-def parse_scales(values: list[str] | None, default: int) -> list[int]:
-    """--start-scale given once or more, each a scale or a range: ["1", "3-4"] -> [1, 3, 4]."""
-    if not values:
-        return [default]
-    scales: list[int] = []
-    for value in values:
-        scales.extend(scale for scale in _expand_ranges(value, "--start-scale",
-                                                        "expected a scale or a range such as 1-3", 1000)
-                      if scale not in scales)
-    return scales
-
-
-def _expand_ranges(text: str, flag: str, expected: str, longest: int,
-                   below: tuple[int, str] | None = None) -> list[int]:
-    """'0-3,7' -> [0, 1, 2, 3, 7] without duplicates; a malformed, reversed or too long range is an error,
-    as is a number not below `below`'s bound (its message)."""
-    numbers: list[int] = []
-    for part in text.split(","):
-        match = _RANGE_PART.match(part)
-        if match is None:
-            raise ConfigError(f"{flag} {text!r}: {expected}")
-        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
-        if below is not None and last >= below[0]:
-            raise ConfigError(f"{flag} {text!r}: {below[1]}")
-        if last < first or last - first > longest:
-            raise ConfigError(f"{flag} {text!r}: the range {part.strip()} is reversed or too long")
-        numbers.extend(number for number in range(first, last + 1) if number not in numbers)
-    return numbers
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")

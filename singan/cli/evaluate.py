@@ -10,33 +10,56 @@ from rich.table import Table
 from singan import api
 from singan.cli.app import app, console, notify, reporting_errors
 from singan.cli.options import DeviceOption, LayoutScaleOption, QuietOption, RunArgument
+from singan.errors import ConfigError, RunError
 from singan.events import ignore
 
 # The paper's figure for samples from the coarsest scale on Places images.
 PAPER_DIVERSITY = 0.5
+SINGAN_SAMPLES = 50
 
 
 def evaluate(
     run: RunArgument,
-    num: Annotated[int, typer.Option("--num", "-n", help="samples to draw (seeds SEED .. SEED+N-1)")] = 50,
+    num: Annotated[Optional[int], typer.Option(
+        "--num", "-n", help="samples to draw (seeds SEED .. SEED+N-1; default: 50, or for a GAN run as many as "
+        "its data folder holds, at most 10000)", show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="first sample seed; also seeds the random patch draws")] = 0,
     start_scale: LayoutScaleOption = 0,
     inception_weights: Annotated[Optional[Path], typer.Option(
         help="the FID Inception-v3 weights file (pt_inception-2015-12-05-6726825d.pth or .safetensors) for "
-        "SIFID; never downloaded", show_default=False)] = None,
+        "SIFID (FID for a GAN run); never downloaded", show_default=False)] = None,
     device: DeviceOption = "auto",
     quiet: QuietOption = False,
 ):
-    """Measure a run: patch SWD against the training image (with its noise floor), diversity, and SIFID."""
-    loaded = api.load_run(api.find_run(run), device=device)
-    evaluation, path = api.evaluate_run(loaded, num, seed, start_scale, inception_weights,
-                                        on_event=ignore if quiet else notify)
+    """Measure a run: patch SWD against the training image (with its noise floor), diversity, and SIFID; a GAN
+    run as `singan gan eval` does, against the folder it was trained on."""
+    directory = api.find_run(run)
+    if api.open_run(directory).family == "gan":
+        return _evaluate_gan(directory, num, seed, start_scale, inception_weights, device, quiet)
+    loaded = api.load_run(directory, device=device)
+    evaluation, path = api.evaluate_run(loaded, SINGAN_SAMPLES if num is None else num, seed, start_scale,
+                                        inception_weights, on_event=ignore if quiet else notify)
     if not quiet:
-        console.print(_table(evaluation))
+        console.print(singan_evaluation_table(evaluation))
         console.print(f"Wrote [bold]{escape(str(path))}[/]", highlight=False, soft_wrap=True)
 
 
-def _table(evaluation) -> Table:
+def _evaluate_gan(directory: Path, num, seed: int, start_scale: int, inception_weights, device: str,
+                  quiet: bool) -> None:
+    if start_scale:
+        raise ConfigError("--start-scale is for SinGAN runs; a GAN run has no scales")
+    loaded = api.gan.load_gan_run(directory, device=device)
+    data = Path(loaded.record.data["path"])
+    if not data.is_dir():
+        raise RunError(f"{directory} was trained on {data}, which is not there; evaluate it against a folder of "
+                       f"images with: singan gan eval {directory} FOLDER")
+    evaluation, path = api.gan.evaluate_run(loaded, data, num=num, seed=seed, inception_weights=inception_weights)
+    if not quiet:
+        console.print(gan_evaluation_table(evaluation))
+        console.print(f"Wrote [bold]{escape(str(path))}[/]", highlight=False, soft_wrap=True)
+
+
+def singan_evaluation_table(evaluation) -> Table:
     table = Table("metric", "value", "floor / note", title=f"{evaluation.num} samples from scale "
                   f"{evaluation.start_scale}, seeds {evaluation.seed}..{evaluation.seed + evaluation.num - 1}")
     swd = evaluation.swd
@@ -52,6 +75,18 @@ def _table(evaluation) -> Table:
         table.add_row("SIFID", "skipped", "needs --inception-weights PATH")
     else:
         table.add_row("SIFID", f"{evaluation.sifid:.4g}", f"mean over {evaluation.num} samples")
+    return table
+
+
+def gan_evaluation_table(evaluation) -> Table:
+    swd = evaluation.swd
+    table = Table("metric", "value", "real-vs-real floor", title=f"{evaluation.num_generated} generated against "
+                  f"{evaluation.num_real} real images (SWD: {evaluation.swd_images} a side)")
+    for index, (value, floor, size) in enumerate(zip(swd.levels, swd.floor_levels, swd.level_sizes)):
+        table.add_row(f"SWD level {index} ({size[1]} px)", f"{value:.1f}", f"{floor:.1f}")
+    table.add_row("SWD average (x1000)", f"{swd.average:.1f}", f"{swd.floor:.1f} ({swd.ratio:.2f}x)")
+    table.add_row("FID", "-" if evaluation.fid is None else f"{evaluation.fid:.2f}",
+                  "" if evaluation.fid is not None else "needs --inception-weights")
     return table
 
 

@@ -5,16 +5,19 @@ from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from singan import gan_api
-from singan.cli.app import app, console, errors, parse_seeds, reporting_errors
+from singan import api
+from singan.api import gan as gan_api
+from singan.cli.app import app, console, errors, reporting_errors
 from singan.cli.display import EventDisplay
+from singan.cli.evaluate import gan_evaluation_table
 from singan.cli.options import DeviceOption, QuietOption
 from singan.cli.train import config_options
-from singan.errors import ConfigError, SinGANError
-from singan.runs import find_run
-from singan.gan_config import GANConfig, paper_sizes
+from singan.config.gan import GANConfig
+from singan.errors import SinGANError
+from singan.ranges import parse_seeds
+from singan.runs.gan import run_directory
+from singan.training.architectures import paper_sizes
 
 gan_app = typer.Typer(help="Multi-image GANs (PGGAN, StyleGAN, StyleGAN2): train on a folder of images, then "
                            "generate, interpolate, mix styles and evaluate.", no_args_is_help=True)
@@ -66,7 +69,7 @@ def train(
             directory = gan_api.train_gan(data, config, out=out, name=name, device=device, resume=resume,
                                           force=force, strict=strict, changes=given, on_event=display)
     except KeyboardInterrupt:
-        _report_interruption(gan_api.gan_run_directory(data, config, out, name))
+        _report_interruption(run_directory(data, config, out, name))
         raise typer.Exit(130) from None
     if not quiet:
         console.print(f"Saved to [bold]{escape(str(directory))}[/]. Try: singan gan generate "
@@ -75,7 +78,7 @@ def train(
 
 def _report_interruption(directory: Path) -> None:
     try:
-        record = gan_api.gan_checkpoint.read_record(directory)
+        record = api.open_run(directory, "gan").record
         saved = f"a checkpoint at {record.images_seen} images is saved in {directory}"
     except SinGANError:
         saved = "nothing was saved"
@@ -101,7 +104,7 @@ def generate(
     quiet: QuietOption = False,
 ):
     """Images from a trained GAN: RUN/generated/seed0007.png per seed (the moving-average generator)."""
-    loaded = gan_api.load_gan_run(find_run(run), device=device)
+    loaded = gan_api.load_gan_run(api.find_run(run), device=device)
     paths = gan_api.generate_run(loaded, parse_seeds(seeds), truncation=trunc, grid=grid, out=out)
     _report(paths, quiet)
 
@@ -123,7 +126,7 @@ def interpolate(
     quiet: QuietOption = False,
 ):
     """A looping interpolation video through the seeds' latents: RUN/interpolate/interpolate.gif (and .mp4)."""
-    loaded = gan_api.load_gan_run(find_run(run), device=device)
+    loaded = gan_api.load_gan_run(api.find_run(run), device=device)
     paths = gan_api.interpolate_run(loaded, parse_seeds(seeds), frames=frames, fps=fps, space=space,
                                     truncation=trunc, mp4=mp4, out=out)
     _report(paths, quiet)
@@ -143,17 +146,10 @@ def mix(
     quiet: QuietOption = False,
 ):
     """The style-mixing grid (stylegan, stylegan2): RUN/mix/mix.png."""
-    loaded = gan_api.load_gan_run(find_run(run), device=device)
-    path = gan_api.mix_run(loaded, _seeds(rows, "--rows"), _seeds(cols, "--cols"), layers, truncation=trunc, out=out)
+    loaded = gan_api.load_gan_run(api.find_run(run), device=device)
+    path = gan_api.mix_run(loaded, parse_seeds(rows, "--rows"), parse_seeds(cols, "--cols"), layers, truncation=trunc,
+                           out=out)
     _report([path], quiet)
-
-
-def _seeds(text: str, flag: str) -> list[int]:
-    """parse_seeds, with messages naming `flag`."""
-    try:
-        return parse_seeds(text)
-    except ConfigError as error:
-        raise ConfigError(str(error).replace("--seeds", flag, 1)) from None
 
 
 @gan_app.command("eval")
@@ -174,24 +170,12 @@ def evaluate(
 ):
     """Sliced Wasserstein distance (PGGAN's recipe) against the data, beside the real-vs-real floor; FID with
     --inception-weights. Writes RUN/eval.json."""
-    loaded = gan_api.load_gan_run(find_run(run), device=device)
+    loaded = gan_api.load_gan_run(api.find_run(run), device=device)
     evaluation, path = gan_api.evaluate_run(loaded, data, num=num, seed=seed, truncation=trunc,
                                             inception_weights=inception_weights, strict=strict)
     if not quiet:
-        console.print(_evaluation_table(evaluation))
+        console.print(gan_evaluation_table(evaluation))
         console.print(f"Wrote [bold]{escape(str(path))}[/]", highlight=False, soft_wrap=True)
-
-
-def _evaluation_table(evaluation) -> Table:
-    swd = evaluation.swd
-    table = Table("metric", "value", "real-vs-real floor", title=f"{evaluation.num_generated} generated against "
-                  f"{evaluation.num_real} real images (SWD: {evaluation.swd_images} a side)")
-    for index, (value, floor, size) in enumerate(zip(swd.levels, swd.floor_levels, swd.level_sizes)):
-        table.add_row(f"SWD level {index} ({size[1]} px)", f"{value:.1f}", f"{floor:.1f}")
-    table.add_row("SWD average (x1000)", f"{swd.average:.1f}", f"{swd.floor:.1f} ({swd.ratio:.2f}x)")
-    table.add_row("FID", "-" if evaluation.fid is None else f"{evaluation.fid:.2f}",
-                  "" if evaluation.fid is not None else "needs --inception-weights")
-    return table
 
 
 def _report(paths: list[Path], quiet: bool) -> None:

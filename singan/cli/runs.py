@@ -1,4 +1,4 @@
-"""Commands on a trained run: sample and info."""
+"""Commands on a trained run: sample, and info (a run of any family)."""
 
 import json
 from pathlib import Path
@@ -44,11 +44,18 @@ def info(
     run: RunArgument,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ):
-    """Describe a run: status, scales, sizes, widths, noise amplitudes, training time, device."""
-    summary = api.run_summary(api.find_run(run))
+    """Describe a run of either kind: status, sizes, training time, device; a SinGAN run's scales and noise
+    amplitudes, a GAN run's architecture, data and progress."""
+    family, summary = api.describe_run(api.find_run(run))
     if as_json:
         console.print_json(json.dumps(summary))
-        return
+    elif family == "gan":
+        _print_gan_summary(summary)
+    else:
+        _print_singan_summary(summary)
+
+
+def _print_singan_summary(summary: dict) -> None:
     status = "complete" if summary["complete"] else f"incomplete: {summary['trained_scales']} of {summary['num_scales']} scales"
     height, width = summary["image_size"]
     console.print(f"[bold]{escape(summary['directory'])}[/] ({status})", highlight=False)
@@ -57,12 +64,33 @@ def info(
     console.print(f"trained   {duration(summary['seconds'])} on {summary['device']}, seed {summary['seed']}, "
                   f"{summary['created']}", highlight=False)
     console.print(f"pyramid   {summary['num_scales']} scales, factor {summary['scale_factor']:.4f}", highlight=False)
-    versions = summary["versions"]
-    console.print(f"versions  run format {versions['format']}, singan {versions['singan']}, torch {versions['torch']}",
-                  highlight=False)
+    _print_versions(summary["versions"])
     table = Table("scale", "size (H x W)", "channels", "noise amp", "seconds")
     for scale in summary["scales"]:
         table.add_row(str(scale["scale"]), f"{scale['size'][0]} x {scale['size'][1]}", str(scale["channels"]),
                       "-" if scale["noise_amp"] is None else f"{scale['noise_amp']:.4g}",
                       "-" if scale["seconds"] is None else f"{scale['seconds']:.1f}")
     console.print(table)
+
+
+def _print_gan_summary(summary: dict) -> None:
+    seen, total = summary["images_seen"], summary["total_images"]
+    status = "complete" if summary["complete"] else f"incomplete: {seen / 1000:g} of {total / 1000:g} kimg"
+    stage = summary["stage"]
+    fading = f", fading in at {stage['alpha']:.2f}" if stage["alpha"] < 1 else ""
+    data = summary["data"]
+    skipped = f", {data['skipped']} unreadable skipped" if data["skipped"] else ""
+    console.print(f"[bold]{escape(summary['directory'])}[/] ({status})", highlight=False)
+    console.print(f"model     {summary['arch']} at {summary['resolution']} px, {seen / 1000:g} kimg trained, "
+                  f"stage {stage['resolution']} px{fading}", highlight=False)
+    console.print(f"data      {escape(str(data['path']))} ({data['images']} images{skipped}, "
+                  f"{'grayscale' if data['channels'] == 1 else 'RGB'})", highlight=False)
+    processes = f" x {summary['processes']} processes" if summary["processes"] > 1 else ""
+    console.print(f"trained   {duration(summary['seconds'])} on {summary['device']}{processes}, seed "
+                  f"{summary['seed']}, {summary['created']}", highlight=False)
+    _print_versions(summary["versions"])
+
+
+def _print_versions(versions: dict) -> None:
+    console.print(f"versions  run format {versions['format']}, singan {versions['singan']}, torch {versions['torch']}",
+                  highlight=False)

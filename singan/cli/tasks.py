@@ -7,7 +7,7 @@ import typer
 from rich.markup import escape
 
 from singan import api
-from singan.cli.app import app, choose_seeds, console, notify, parse_scales, parse_size, reporting_errors
+from singan.cli.app import app, choose_seeds, console, notify, parse_size, reporting_errors
 from singan.cli.display import TrainingDisplay
 from singan.events import ignore
 from singan.cli.options import (
@@ -21,9 +21,10 @@ from singan.cli.options import (
     SeedsOption,
     num_option,
 )
-from tasks import animate as animation
-from tasks.harmonize import BLUR_SIGMA, EDIT_RADIUS, HARMONIZE_RADIUS
-from tasks.paint import PALETTE_COLOURS
+from singan.ranges import parse_scales
+from tasks.singan import animate as animation
+from tasks.singan.harmonize import BLUR_SIGMA, EDIT_RADIUS, HARMONIZE_RADIUS
+from tasks.singan.paint import PALETTE_COLOURS
 
 
 def _report(paths: list[Path], quiet: bool) -> None:

@@ -14,7 +14,9 @@ from singan import api
 from singan.cli.app import app, console, errors, reporting_errors
 from singan.cli.display import TrainingDisplay
 from singan.cli.options import DeviceOption
-from singan.config import DEFAULT_PRESET, PRESET_DESCRIPTIONS, PRESETS, TrainConfig, flag, preset as preset_config
+from singan.config.settings import flag
+from singan.config.singan import DEFAULT_PRESET, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
+from singan.config.singan import preset as preset_config
 from singan.errors import ConfigError, SinGANError
 
 # Super-resolution is the paper's algorithm on a pyramid of its own; the fast recipe is not tuned for it.

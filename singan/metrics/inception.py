@@ -16,10 +16,10 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 from torch import nn
 
 from singan.errors import ConfigError, InputImageError
+from singan.tensorfile import TensorFileError, compare_tensors, read_tensors
 
 FID_WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
 FID_INPUT_SIZE = 299
@@ -280,43 +280,17 @@ def _problem(path: Path, what: str) -> ConfigError:
 
 def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
     """The file's name -> tensor mapping; only plain tensors, never arbitrary objects."""
-    if not path.is_file():
-        raise _problem(path, "not found" if not path.exists() else "not a file")
-    state = _read_safetensors(path) if path.suffix == ".safetensors" else _read_pth(path)
-    if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
-        raise _problem(path, "does not hold a state dict of tensors")
-    return state
-
-
-def _read_pth(path: Path) -> object:
-    """A PyTorch file read with weights_only=True: anything but tensors and containers is refused."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # corrupt or hostile files fail in many ways; all mean "not weights"
-        # torch's own message suggests weights_only=False, which we never do, so it is not passed on.
-        raise _problem(path, "unreadable: not a PyTorch weights file, or it holds objects other than "
-                             "tensors (only plain tensors are read)") from None
-
-
-def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    try:
-        return load_file(str(path), device="cpu")
-    except Exception as error:  # header, size and I/O errors all mean "not a weights file"
-        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-        raise _problem(path, f"unreadable as a safetensors file ({reason})") from None
+        return read_tensors(path)
+    except TensorFileError as error:
+        raise _problem(path, error.reason) from None
 
 
 def _matching_state(state: dict[str, torch.Tensor], network: nn.Module, path: Path) -> dict[str, torch.Tensor]:
     """The file's tensors, checked against the network's names and shapes before anything loads."""
     state = {name: value for name, value in state.items() if not name.endswith(_BATCH_COUNTER_SUFFIX)}
-    expected = {name: tuple(value.shape) for name, value in network.state_dict().items()}
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    reshaped = sorted(name for name in set(expected) & set(state) if tuple(state[name].shape) != expected[name])
-    problems = []
-    for label, names in (("missing", missing), ("unexpected", unexpected), ("wrong shape", reshaped)):
-        if names:
-            problems.append(f"{len(names)} {label} tensor(s), e.g. {names[0]}")
-    if problems:
-        raise _problem(path, "not the FID Inception-v3: " + ", ".join(problems))
+    # Any float dtype loads: load_state_dict casts to the network's float32.
+    mismatch = compare_tensors(state, network.state_dict(), match_dtype=False)
+    if mismatch:
+        raise _problem(path, "not the FID Inception-v3: " + mismatch.describe())
     return state

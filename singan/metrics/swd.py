@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from singan.errors import ConfigError
+from singan.images import from_uint8
 
 PATCH_SIZE = 7
 PATCHES_PER_IMAGE = 128
@@ -299,11 +300,6 @@ def _level_descriptors(images: torch.Tensor, chosen: torch.Tensor, level_index: 
     patches = []
     for start in range(0, len(chosen), batch_size):
         batch = images[chosen[start:start + batch_size]]
-        level = laplacian_pyramid(_as_float(batch if device is None else batch.to(device)), levels)[level_index]
+        level = laplacian_pyramid(from_uint8(batch if device is None else batch.to(device)), levels)[level_index]
         patches.append(_patches_per_image(level, positions[start * per_image:(start + len(batch)) * per_image]))
     return normalize_descriptors(torch.cat(patches))
-
-
-def _as_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 images (0-255) to floats in [-1, 1]; float images unchanged (but as float32)."""
-    return images.float() / 127.5 - 1 if images.dtype == torch.uint8 else images.float()

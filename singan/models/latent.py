@@ -1,4 +1,5 @@
-"""What the multi-image generators share: z -> styles ws -> images, and truncation towards a tracked mean w."""
+"""What the multi-image generators share: z -> styles ws -> images, truncation towards a tracked mean w, style
+mixing, and holding a progressively grown generator at the stage its training reached."""
 
 from __future__ import annotations
 
@@ -54,3 +55,35 @@ class LatentGenerator(nn.Module):
         ws: [N, num_ws, w_dim] (averaged over the batch and the layers) or [N, w_dim].
         """
         self.w_avg.copy_(torch.lerp(ws.reshape(-1, self.w_dim).mean(0), self.w_avg, beta))
+
+
+def mix_styles(ws_first: torch.Tensor, ws_second: torch.Tensor, crossover: int) -> torch.Tensor:
+    """Styles [N, num_ws, w_dim] from the first latent before layer `crossover` and the second from it on."""
+    layers = torch.arange(ws_first.shape[1], device=ws_first.device)[None, :, None]
+    return torch.where(layers < crossover, ws_first, ws_second)
+
+
+class StagedGenerator(LatentGenerator):
+    """A progressively grown generator held at the stage its training reached (its resolution and fade-in),
+    with the common generator interface, so tasks can use a run that stopped before the target resolution."""
+
+    def __init__(self, generator: nn.Module, resolution: int, alpha: float):
+        super().__init__()
+        self.generator = generator
+        self.resolution, self.alpha = resolution, alpha
+        self.image_channels, self.z_dim, self.num_ws = generator.image_channels, generator.z_dim, generator.num_ws
+        self.w_dim = getattr(generator, "w_dim", generator.z_dim)
+
+    @property
+    def w_avg(self):
+        return self.generator.w_avg
+
+    def map(self, z: torch.Tensor, truncation: float = 1.0, truncation_cutoff: int | None = None) -> torch.Tensor:
+        return self.generator.map(z, truncation=truncation, truncation_cutoff=truncation_cutoff)
+
+    def synthesize(self, ws: torch.Tensor, *, resolution: int | None = None, alpha: float = 1.0,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.generator.synthesize(ws, resolution=self.resolution, alpha=self.alpha, generator=generator)
+
+    def update_w_avg(self, ws: torch.Tensor, beta: float = 0.995) -> None:
+        self.generator.update_w_avg(ws, beta)

@@ -16,45 +16,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from singan.errors import ConfigError
-from singan.gan_config import FIRST_RESOLUTION, channels_at
 from singan.models.latent import LatentGenerator
+from singan.models.resolutions import FIRST_RESOLUTION, block_widths, check_alpha, check_resolution, stage_index
 from singan.nn.layers import Blur, EqualConv2d, EqualLinear, MinibatchStdDev, pixel_norm
 
 LEAKY_SLOPE = 0.2
 # He initialisation's gain for the layers followed by a LeakyReLU; output layers use 1.
 ACTIVATION_GAIN = math.sqrt(2)
-
-
-def check_resolution(resolution: int) -> int:
-    """The final resolution, which must be a power of two of at least 8."""
-    if not isinstance(resolution, int) or resolution < 2 * FIRST_RESOLUTION or resolution & (resolution - 1):
-        raise ConfigError(f"--resolution must be a power of two, 8 or more (got {resolution!r})")
-    return resolution
-
-
-def stage_resolutions(resolution: int) -> list[int]:
-    """Every resolution a progressive network has a block for: 4, 8, ..., resolution."""
-    return [FIRST_RESOLUTION * 2**index for index in range(round(math.log2(resolution / FIRST_RESOLUTION)) + 1)]
-
-
-def stage_widths(resolution: int, channel_base: int, channel_max: int) -> list[int]:
-    """The feature maps of each block, coarsest first."""
-    return [channels_at(size, channel_base, channel_max) for size in stage_resolutions(resolution)]
-
-
-def stage_index(full_resolution: int, resolution: int | None) -> int:
-    """Which block is the newest at the training stage `resolution` (None = the full resolution): 0 for 4x4."""
-    resolution = full_resolution if resolution is None else resolution
-    sizes = stage_resolutions(full_resolution)
-    if resolution not in sizes:
-        raise ValueError(f"stage resolution must be one of {sizes} (got {resolution!r})")
-    return sizes.index(resolution)
-
-
-def check_alpha(alpha: float) -> float:
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1] (got {alpha!r})")
-    return float(alpha)
 
 
 def upsample(images: torch.Tensor) -> torch.Tensor:
@@ -108,7 +76,7 @@ class Generator(LatentGenerator):
         self.num_ws = 1
         # No mapping network, so no average w to truncate towards.
         self.register_buffer("w_avg", None)
-        widths = stage_widths(resolution, channel_base, channel_max)
+        widths = block_widths(resolution, channel_base, channel_max)
         self.input_block = FirstBlock(z_dim, widths[0])
         self.blocks = nn.ModuleList([GrowBlock(coarser, finer) for coarser, finer in zip(widths, widths[1:])])
         self.to_rgb = nn.ModuleList([EqualConv2d(width, image_channels, 1) for width in widths])
@@ -116,7 +84,7 @@ class Generator(LatentGenerator):
     def map(self, z: torch.Tensor, truncation: float = 1.0, truncation_cutoff: int | None = None) -> torch.Tensor:
         """z [N, z_dim] -> ws [N, 1, z_dim]: the pixel-normalised latent (the paper's latent normalisation)."""
         if truncation != 1.0:
-            raise ConfigError(f"pggan has no truncation trick: --truncation must be 1 (got {truncation})")
+            raise ConfigError(f"pggan has no truncation trick: --trunc must be 1 (got {truncation})")
         return pixel_norm(z)[:, None]
 
     def synthesize(self, ws: torch.Tensor, *, resolution: int | None = None, alpha: float = 1.0,
@@ -190,7 +158,7 @@ class Discriminator(nn.Module):
         super().__init__()
         self.resolution = check_resolution(resolution)
         self.image_channels = image_channels
-        widths = stage_widths(resolution, channel_base, channel_max)
+        widths = block_widths(resolution, channel_base, channel_max)
         self.from_rgb = nn.ModuleList([EqualConv2d(image_channels, width, 1, gain=ACTIVATION_GAIN)
                                        for width in widths])
         # blocks[index - 1] takes block `index`'s features [2^(index+2) px] down to the next-coarser block's.

@@ -161,8 +161,13 @@ class SinGAN(nn.Module):
         return (size[0] + 2 * PADDING, size[1] + 2 * PADDING) if self.noise_padding else tuple(size)
 
     def draw_noise(self, rng: torch.Generator, scale: int, size: Size, batch: int = 1) -> torch.Tensor:
-        """Fresh noise for `scale` at output size `size`, with that scale's channels and padding."""
-        return draw_noise(rng, self.noise_channels(scale), self.noise_size(size), batch)
+        """Fresh noise for `scale` at output size `size`, with that scale's channels and padding, drawn on
+        the random source's device (a task's seed draws on the CPU) and moved to the model's."""
+        return draw_noise(rng, self.noise_channels(scale), self.noise_size(size), batch).to(self.device)
+
+    @property
+    def device(self) -> torch.device:
+        return self.reconstruction_noise.device
 
     def synthesize(self, noises: Sequence[torch.Tensor | None], sizes: Sequence[Size],
                    image: torch.Tensor | None = None, first_scale: int = 0) -> torch.Tensor:
@@ -204,8 +209,7 @@ class SinGAN(nn.Module):
 
     def _zeros(self, noises: Sequence[torch.Tensor | None], size: Size) -> torch.Tensor:
         batch = next((noise.shape[0] for noise in noises if noise is not None), 1)
-        device = self.reconstruction_noise.device
-        return torch.zeros(batch, self.image_channels, *size, device=device)
+        return torch.zeros(batch, self.image_channels, *size, device=self.device)
 
 
 def draw_noise(rng: torch.Generator, channels: int, size: Size, batch: int = 1) -> torch.Tensor:

@@ -9,16 +9,15 @@ blur before each downsampling (as the official code).
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from singan.gan_config import FIRST_RESOLUTION
 from singan.models import pggan
-from singan.models.pggan import ACTIVATION_GAIN, activate, check_alpha, check_resolution, stage_index, upsample
 from singan.models.latent import LatentGenerator, MappingNetwork
+from singan.models.pggan import ACTIVATION_GAIN, activate, upsample
+from singan.models.resolutions import (FIRST_RESOLUTION, block_widths, check_alpha, check_resolution, count_ws,
+                                       stage_index)
 from singan.nn.layers import EqualConv2d, EqualLinear, NoiseInjection
 
 MAPPING_LR_MUL = 0.01
@@ -26,11 +25,6 @@ TRUNCATION_CUTOFF = 8  # the paper's: truncate the styles of the 4x4 to 32x32 la
 BLUR_TAPS = (1, 2, 1)
 # Instance norm's epsilon in the official code (torch's default 1e-5 would differ on flat maps).
 INSTANCE_NORM_EPSILON = 1e-8
-
-
-def count_ws(resolution: int) -> int:
-    """Style inputs of a synthesis network up to `resolution`: two per resolution from 4x4."""
-    return 2 * round(math.log2(resolution)) - 2
 
 
 class AdaptiveInstanceNorm(nn.Module):
@@ -109,7 +103,7 @@ class Generator(LatentGenerator):
         self.num_ws = count_ws(resolution)
         self.register_buffer("w_avg", torch.zeros(w_dim))
         self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers, mapping_lr_mul, ACTIVATION_GAIN, activate)
-        widths = pggan.stage_widths(resolution, channel_base, channel_max)
+        widths = block_widths(resolution, channel_base, channel_max)
         self.input_block = FirstSynthesisBlock(widths[0], w_dim)
         self.blocks = nn.ModuleList([SynthesisBlock(coarser, finer, w_dim)
                                      for coarser, finer in zip(widths, widths[1:])])

@@ -26,9 +26,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from singan.errors import ConfigError
-from singan.gan_config import FIRST_RESOLUTION, SMALLEST_RESOLUTION, channels_at
 from singan.models.latent import LatentGenerator, MappingNetwork
+from singan.models.resolutions import FIRST_RESOLUTION, block_widths, check_resolution, count_ws
 from singan.nn.layers import (Blur, Downsample2d, EqualConv2d, EqualLinear, MinibatchStdDev, ModulatedConv2d,
                               NoiseInjection, Upsample2d, scaled_leaky_relu)
 
@@ -36,23 +35,6 @@ MAPPING_LR_MUL = 0.01
 BLUR_TAPS = (1, 3, 3, 1)
 # The residual discriminator's branches are summed; this keeps the sum's variance that of one branch.
 RESIDUAL_GAIN = math.sqrt(0.5)
-
-
-def check_resolution(resolution: int) -> int:
-    """The output resolution: a power of two of at least SMALLEST_RESOLUTION."""
-    if not isinstance(resolution, int) or resolution < SMALLEST_RESOLUTION or resolution & (resolution - 1):
-        raise ConfigError(f"--resolution must be a power of two, {SMALLEST_RESOLUTION} or more (got {resolution!r})")
-    return resolution
-
-
-def block_resolutions(resolution: int) -> list[int]:
-    """The resolutions with a block: 4, 8, ..., resolution."""
-    return [FIRST_RESOLUTION * 2**index for index in range(round(math.log2(resolution / FIRST_RESOLUTION)) + 1)]
-
-
-def count_ws(resolution: int) -> int:
-    """Style inputs up to `resolution`: one per convolution plus one for the last ToRGB (18 at 1024)."""
-    return 2 * round(math.log2(resolution)) - 2
 
 
 def refuse_stage(full_resolution: int, resolution: int | None) -> None:
@@ -145,7 +127,7 @@ class Generator(LatentGenerator):
         self.num_ws = count_ws(resolution)
         self.register_buffer("w_avg", torch.zeros(w_dim))
         self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers, mapping_lr_mul, 1.0, scaled_leaky_relu)
-        widths = [channels_at(size, channel_base, channel_max) for size in block_resolutions(resolution)]
+        widths = block_widths(resolution, channel_base, channel_max)
         self.input_block = InputBlock(widths[0], image_channels, w_dim)
         self.blocks = nn.ModuleList([SynthesisBlock(coarser, finer, image_channels, w_dim, blur_taps)
                                      for coarser, finer in zip(widths, widths[1:])])
@@ -223,8 +205,7 @@ class Discriminator(nn.Module):
         super().__init__()
         self.resolution = check_resolution(resolution)
         self.image_channels = image_channels
-        sizes = block_resolutions(resolution)[::-1]  # resolution, ..., 8, 4
-        widths = [channels_at(size, channel_base, channel_max) for size in sizes]
+        widths = block_widths(resolution, channel_base, channel_max)[::-1]  # resolution, ..., 8, 4
         self.from_rgb = EqualConv2d(image_channels, widths[0], 1)
         self.blocks = nn.ModuleList([DiscriminatorBlock(finer, coarser, blur_taps)
                                      for finer, coarser in zip(widths, widths[1:])])

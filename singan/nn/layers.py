@@ -345,10 +345,13 @@ class NoiseInjection(nn.Module):
 
     def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None,
                 generator: torch.Generator | None = None) -> torch.Tensor:
-        """x [N, C, H, W]; noise [N, 1, H, W], drawn from `generator` (on x's device) when not given."""
+        """x [N, C, H, W]; noise [N, 1, H, W], drawn when not given from `generator` (on its own device, a
+        task's seed on the CPU) or torch's default source, and moved to x's device."""
         if noise is None:
             batch, _, height, width = x.shape
-            noise = torch.randn(batch, 1, height, width, generator=generator, device=x.device, dtype=x.dtype)
+            device = x.device if generator is None else generator.device
+            noise = torch.randn(batch, 1, height, width, generator=generator, device=device, dtype=x.dtype)
+            noise = noise.to(x.device)
         strength = self.strength if self.channels is None else self.strength.reshape(1, -1, 1, 1)
         return x + strength * noise
 

@@ -6,10 +6,11 @@ import time
 
 import torch
 
-from singan.config import TrainConfig
-from singan.device import make_generator, synchronize
+from singan.config.singan import TrainConfig
+from singan.device import synchronize
 from singan.models.singan import KERNEL_SIZE, NUM_LAYERS, PADDING, SinGAN, new_networks
 from singan.pyramid import Size
+from singan.seeds import make_generator
 
 
 def _convolution_flops(channels: list[int], size: Size, border: int) -> float:

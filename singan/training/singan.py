@@ -11,23 +11,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from singan.config import TrainConfig
-from singan.device import make_generator
+from singan.config.singan import TrainConfig
 from singan.errors import NonFiniteLossError
 from singan.events import EventHandler, IterationFinished, ScaleStarted, ignore
+from singan.losses import wasserstein
+from singan.losses.reconstruction import reconstruction_loss
 from singan.models.singan import PADDING, PatchCritic, ScaleGenerator, SinGAN, add_noise, new_networks
 from singan.pyramid import Size, upsample
-from singan.training.losses import (
-    critic_wasserstein_loss,
-    generator_adversarial_loss,
-    gradient_penalty,
-    reconstruction_loss,
-)
-
-
-def scale_seed(seed: int, scale: int) -> int:
-    """An independent seed per scale, so a resumed run trains each scale exactly as an uninterrupted one."""
-    return int(np.random.SeedSequence([seed, scale]).generate_state(1, dtype=np.uint64)[0] >> 1)
+from singan.seeds import make_generator, scale_seed
+from singan.training.optimizers import adam, fused_available
 
 
 @dataclass(frozen=True)
@@ -130,8 +122,8 @@ class ScaleTrainer:
             fake = self.generator(noisy, previous)
         real_scores = self.critic(real)
         fake_scores = self.critic(fake)
-        penalty = gradient_penalty(self.critic, real, fake, self.rng)
-        loss = critic_wasserstein_loss(real_scores, fake_scores) + self.config.gradient_penalty_weight * penalty
+        penalty = wasserstein.gradient_penalty(self.critic, between(real, fake, self.rng), per_pixel=True)
+        loss = wasserstein.critic_loss(real_scores, fake_scores) + self.config.gradient_penalty_weight * penalty
         self.critic_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.critic_optimizer.step()
@@ -145,7 +137,7 @@ class ScaleTrainer:
         fake = self.generator(noisy, previous)
         # The critic's weights get no gradient here; it only passes the gradient on to the fake.
         self.critic.requires_grad_(False)
-        adversarial = generator_adversarial_loss(self.critic(fake))
+        adversarial = wasserstein.generator_loss(self.critic(fake))
         self.critic.requires_grad_(True)
         loss = adversarial
         losses = {"adversarial": adversarial.detach()}
@@ -193,10 +185,15 @@ class ScaleTrainer:
 
 def _adam(module: torch.nn.Module, learning_rate: float, config: TrainConfig) -> torch.optim.Adam:
     # The fused kernel updates all of a network's parameters in one call: the same Adam, without the
-    # per-parameter overhead that dominates the small coarse scales.
-    # (CPU and CUDA only: other backends keep the loop.)
-    fused = next(module.parameters()).device.type in ("cpu", "cuda")
-    return torch.optim.Adam(module.parameters(), lr=learning_rate, betas=(config.beta1, config.beta2), fused=fused)
+    # per-parameter overhead that dominates the small coarse scales (other backends keep the loop).
+    return adam(module, learning_rate, (config.beta1, config.beta2), fused=fused_available(module))
+
+
+def between(real: torch.Tensor, fake: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+    """One random point per image on the line from the fake to the real image, where WGAN-GP measures the
+    critic's gradient: mix * real + (1 - mix) * fake, as the original."""
+    mix = torch.rand(real.shape[0], 1, 1, 1, generator=rng, device=rng.device).to(real.device)
+    return mix * real + (1 - mix) * fake
 
 
 def _to_floats(losses: dict[str, torch.Tensor]) -> dict[str, float]:

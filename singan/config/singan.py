@@ -1,0 +1,121 @@
+"""SinGAN's training configuration: a frozen dataclass, named presets, validation, JSON round trip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from singan.config.settings import Requirements, Settings, finite, integer, setting
+from singan.errors import ConfigError
+from singan.seeds import SEED_LIMIT
+
+# The patch critic sees 11x11 px (5 valid 3x3 convolutions); a smaller coarsest scale has no patch.
+SMALLEST_SCALE = 11
+
+
+@dataclass(frozen=True)
+class TrainConfig(Settings):
+    """Everything that determines a SinGAN training run. Defaults are the paper's."""
+
+    max_size: int = setting(250, "longest side of the finest scale; larger images are shrunk")
+    min_size: int = setting(25, "shortest side of the coarsest scale")
+    scale_factor: float = setting(0.75, "nominal factor between scales, in (0, 1); recomputed to fit")
+    iterations: int = setting(2000, "training iterations per scale")
+    critic_steps: int = setting(3, "critic updates per iteration")
+    generator_steps: int = setting(3, "generator updates per iteration")
+    generator_learning_rate: float = setting(5e-4, "Adam learning rate of the generators")
+    critic_learning_rate: float = setting(5e-4, "Adam learning rate of the critics")
+    beta1: float = setting(0.5, "Adam beta1")
+    beta2: float = setting(0.999, "Adam beta2")
+    lr_decay_at: float = setting(0.8, "fraction of a scale's iterations after which the learning rate drops")
+    lr_decay: float = setting(0.1, "factor the learning rate is multiplied by at --lr-decay-at")
+    gradient_penalty_weight: float = setting(0.1, "WGAN-GP weight (lambda)")
+    reconstruction_weight: float = setting(10.0, "reconstruction loss weight (alpha)")
+    noise_amplitude: float = setting(0.1, "noise amplitude as a fraction of the reconstruction error")
+    base_channels: int = setting(32, "channels of the coarsest scales")
+    max_channels: int = setting(128, "upper bound of the channels")
+    channels_double_every: int = setting(4, "the channels double every this many scales")
+    crop_size: int = setting(0, "train scales larger than this on a random crop_size x crop_size window per "
+                                 "iteration (0: the whole image, as the paper)")
+    crop_iterations: int = setting(0, "training iterations of the scales that --crop-size crops "
+                                       "(0: --iterations, as every other scale)")
+    exact_scale_factor: bool = setting(False, "keep --scale-factor as given (the coarsest short side is then at "
+                                               "least --min-size) instead of recomputing it to fit exactly")
+    noise_padding: bool = setting(False, "draw noise over the generator's padded border too (the variant the "
+                                          "original trains for animation)")
+    seed: int | None = setting(None, "random seed (default: a random one, recorded in run.json)")
+    log_every: int = setting(10, "write losses to log.jsonl every this many iterations")
+
+    def problems(self) -> list[str]:
+        return _problems(self)
+
+    def width(self, scale: int) -> int:
+        """Channels of every layer of the generator and critic at `scale` (0 = coarsest)."""
+        return min(self.base_channels * 2 ** (scale // self.channels_double_every), self.max_channels)
+
+    def crops(self, size: tuple[int, int]) -> bool:
+        """Whether a scale of `size` (height, width) trains on --crop-size windows: one side is larger."""
+        return self.crop_size > 0 and (size[0] > self.crop_size or size[1] > self.crop_size)
+
+    def iterations_at(self, size: tuple[int, int]) -> int:
+        """Training iterations of a scale of `size`: --crop-iterations where it is cropped and that is set."""
+        return self.crop_iterations if self.crop_iterations and self.crops(size) else self.iterations
+
+
+def _problems(config: TrainConfig) -> list[str]:
+    checks = Requirements(config)
+    require = checks.require
+    for name in ("max_size", "min_size", "iterations", "critic_steps", "generator_steps",
+                 "base_channels", "max_channels", "channels_double_every", "log_every"):
+        require(integer(getattr(config, name)) and getattr(config, name) >= 1, name, "a positive integer")
+    for name in ("generator_learning_rate", "critic_learning_rate", "noise_amplitude"):
+        require(finite(getattr(config, name)) and getattr(config, name) > 0, name, "a positive number")
+    for name in ("gradient_penalty_weight", "reconstruction_weight"):
+        require(finite(getattr(config, name)) and getattr(config, name) >= 0, name, "zero or more")
+    for name in ("beta1", "beta2", "lr_decay_at"):
+        require(finite(getattr(config, name)) and 0 <= getattr(config, name) < 1, name, "in [0, 1)")
+    require(finite(config.lr_decay) and 0 < config.lr_decay <= 1, "lr_decay", "in (0, 1]")
+    require(finite(config.scale_factor) and 0 < config.scale_factor < 1, "scale_factor",
+            "strictly between 0 and 1")
+    if not checks.problems:
+        require(config.min_size >= SMALLEST_SCALE, "min_size",
+                f"at least {SMALLEST_SCALE} px (the critic's receptive field)")
+        require(config.max_size >= config.min_size, "max_size", f"at least --min-size ({config.min_size})")
+    require(integer(config.crop_size) and (config.crop_size == 0 or config.crop_size >= SMALLEST_SCALE),
+            "crop_size", f"0 (off) or at least {SMALLEST_SCALE} px")
+    require(integer(config.crop_iterations) and config.crop_iterations >= 0, "crop_iterations",
+            "0 (as --iterations) or a positive integer")
+    for name in ("noise_padding", "exact_scale_factor"):
+        require(isinstance(getattr(config, name), bool), name, "true or false")
+    if config.seed is not None:
+        require(integer(config.seed) and 0 <= config.seed < SEED_LIMIT, "seed", "an integer in [0, 2**63)")
+    return checks.problems
+
+
+PRESETS: dict[str, TrainConfig] = {
+    # The published algorithm at its published settings.
+    "paper": TrainConfig(),
+    # The same losses and networks with a cheaper schedule (see the README, "The fast preset"): fewer,
+    # wider-spaced scales; iterations of one critic and one generator update, 2000 where a scale is small
+    # and 800 where it is larger than 80 px and trained on 80 px windows; at most 64 channels.
+    "fast": TrainConfig(scale_factor=0.55, iterations=2000, critic_steps=1, generator_steps=1, max_channels=64,
+                        channels_double_every=4, crop_size=80, crop_iterations=800),
+    # A small CPU run: 128 px and 200 iterations per scale (decay at 80 %), everything else as the paper.
+    "quick": TrainConfig(max_size=128, iterations=200),
+}
+
+DEFAULT_PRESET = "fast"
+
+PRESET_DESCRIPTIONS = {
+    "paper": "the published settings: max 250 px, 2000 iterations per scale",
+    "fast": "the paper's model and losses with a cheaper schedule (about 95x less arithmetic at 250 px): "
+            "fewer scales, one critic and one generator update per iteration, 2000 iterations on the small "
+            "scales and 800 on 80 px crops of the larger ones",
+    "quick": "a small CPU run: max 128 px, 200 iterations per scale (otherwise the paper's settings)",
+}
+
+
+def preset(name: str) -> TrainConfig:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"--preset {name!r}: choose one of {', '.join(PRESETS)}") from None

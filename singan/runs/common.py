@@ -1,0 +1,159 @@
+"""What every run format shares: the record header, reading and checking run.json, where runs live and how a
+directory becomes one, the tensor files' errors as RunErrors, and eval.json.
+
+A run is a directory: run.json (what was trained, how, on what; written atomically, last) beside its
+tensor files. Each model family's format is one module here (singan, gan); `singan.runs.open_run`
+tells them apart by run.json's `format`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+import singan
+from singan.errors import RunError
+from singan.files import atomic_write_json
+from singan.tensorfile import TensorFileError, compare_tensors, read_tensors
+
+DEFAULT_ROOT = Path("Output")
+RECORD_FILE = "run.json"
+LOG_FILE = "log.jsonl"
+EVALUATION_FILE = "eval.json"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(kw_only=True)
+class RecordHeader:
+    """The fields every run.json starts with: its format and version, and what wrote it when."""
+
+    format: str
+    format_version: int
+    package_version: str = field(default_factory=lambda: singan.__version__)
+    torch_version: str = field(default_factory=lambda: torch.__version__)
+    created: str = field(default_factory=_now)
+
+    def to_json(self) -> dict:
+        """The record as run.json holds it: the format first, then the fields, then `derived` values (which
+        a reader recomputes and ignores)."""
+        values = asdict(self)
+        ordered = {key: values.pop(key) for key in ("format", "format_version")}
+        return {**ordered, **values, **self.derived()}
+
+    def derived(self) -> dict:
+        return {}
+
+
+@dataclass(frozen=True)
+class RunKind:
+    """A run format: the `format` run.json names, the newest version this code reads and writes, and how to
+    talk about it."""
+
+    format: str
+    version: int
+    family: str  # the package's name for the model family: "singan", "gan"
+    label: str  # "singan run": "not a singan run record"
+    description: str  # "single-image SinGAN run": "X is a single-image SinGAN run"
+    commands: str  # what to use it with
+    version_label: str  # "run format"
+
+
+def read_record_json(run_dir: str | Path) -> tuple[object, Path]:
+    """The parsed run.json of a run directory (of any kind) and its path; a RunError if there is none."""
+    path = Path(run_dir) / RECORD_FILE
+    if not Path(run_dir).exists():
+        raise RunError(f"{run_dir}: no such run directory")
+    if not Path(run_dir).is_dir():
+        raise RunError(f"{run_dir}: not a run directory (a file)")
+    if not path.is_file():
+        raise RunError(f"{run_dir}: not a singan run (no {RECORD_FILE})")
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), path
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RunError(f"{path}: unreadable ({error})") from None
+
+
+def check_record_format(values: object, path: Path, kind: RunKind) -> dict:
+    """run.json must name `kind`'s format, in a version this code reads (at most kind.version)."""
+    if not isinstance(values, dict) or values.get("format") != kind.format:
+        raise RunError(f"{path}: not a {kind.label} record")
+    version = values.get("format_version")
+    if not isinstance(version, int):
+        raise RunError(f"{path}: malformed run record (no format_version)")
+    if version > kind.version:
+        raise RunError(f"{path}: written by a newer singan ({kind.version_label} {version}; this version "
+                       f"{singan.__version__} reads up to {kind.version}); upgrade singan to use it")
+    return values
+
+
+def write_record(run_dir: Path, record: RecordHeader, kind: RunKind) -> None:
+    """run.json, atomically, in this version's format (a resumed older run is rewritten in it)."""
+    record.format_version = kind.version
+    atomic_write_json(Path(run_dir) / RECORD_FILE, record.to_json())
+
+
+def is_run_directory(path: str | Path) -> bool:
+    return (Path(path) / RECORD_FILE).is_file()
+
+
+def find_run(name_or_path: str | Path, out: str | Path | None = None) -> Path:
+    """A run given as a directory, or as a name under the run root (Output/ by default)."""
+    path = Path(name_or_path)
+    under_root = Path(out if out is not None else DEFAULT_ROOT) / path
+    return under_root if not path.is_dir() and under_root.is_dir() else path
+
+
+def run_root(out: str | Path | None) -> Path:
+    """Where runs live: --out, or Output/."""
+    return Path(out if out is not None else DEFAULT_ROOT)
+
+
+def prepare_run_directory(run_dir: Path, force: bool, entries: tuple[str, ...]) -> None:
+    """Create an empty run directory; an existing run is replaced only with `force` (deleting `entries`, the
+    files and folders its format may hold, and nothing else)."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunError(f"{run_dir} exists and is not a directory")
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        if not (run_dir / RECORD_FILE).exists():
+            raise RunError(f"{run_dir} exists, is not empty and is not a singan run; choose another --name or --out")
+        if not force:
+            raise RunError(f"{run_dir} already holds a run; use --resume to continue it or --force to replace it")
+        for entry in entries:
+            path = run_dir / entry
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+def read_run_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """A run's tensor file; a missing or corrupt one is a RunError naming it."""
+    try:
+        return read_tensors(path)
+    except TensorFileError as error:
+        if error.kind == "missing":
+            raise RunError(f"{path}: weights file missing") from None
+        raise RunError(f"{path}: corrupt weights file ({error.detail})") from None
+
+
+def check_run_tensors(found: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: Path) -> None:
+    """The file's tensors must be exactly the ones run.json implies, with their shapes, dtypes, finite values."""
+    mismatch = compare_tensors(found, expected)
+    if mismatch:
+        raise RunError(f"{path}: tensors do not match run.json ({mismatch.describe()})")
+
+
+def write_evaluation(run_dir: str | Path, figures: dict) -> Path:
+    """RUN/eval.json (replacing an earlier one), atomically; returns its path."""
+    path = Path(run_dir) / EVALUATION_FILE
+    atomic_write_json(path, figures)
+    return path

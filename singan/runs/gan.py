@@ -1,0 +1,159 @@
+"""The multi-image GAN run format: run.json (what, how, how far) and one resumable checkpoint.
+
+`checkpoint.safetensors` holds the generator, its moving average and the discriminator, both
+optimisers' states, the random streams, the objective's own state and (as JSON) the counters and data
+order, so the file is complete on its own: run.json is rewritten after it and only describes it. Both
+are written atomically, so a run killed at any moment resumes from its last checkpoint.
+
+Format versions: 1 (0.1.0) stored StyleGAN2's path-length mean in every architecture's checkpoint;
+2 stores only what the architecture's objective uses. Both are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from singan.config.gan import GANConfig
+from singan.device import resolve_device
+from singan.errors import ConfigError, RunError
+from singan.files import append_json_line, atomic_write_bytes
+from singan.images import encode_png
+from singan.models.latent import StagedGenerator
+from singan.runs import common
+from singan.runs.common import (EVALUATION_FILE, LOG_FILE, RECORD_FILE, RecordHeader, RunKind, check_record_format,
+                                check_run_tensors, read_run_tensors, run_root)
+from singan.runs.common import write_record as write_any_record
+from singan.tensorfile import encode_tensors, prefixed, split_state, unprefixed
+from singan.training.architectures import build_generator, checked, objective_of
+
+KIND = RunKind(format="singan-gan-run", version=2, family="gan", label="multi-image GAN run",
+               description="multi-image GAN run", commands="`singan gan generate` and the other `singan gan` "
+               "commands", version_label="GAN run format")
+FORMAT, FORMAT_VERSION = KIND.format, KIND.version
+CHECKPOINT_FILE = "checkpoint.safetensors"
+SNAPSHOTS_DIR = "snapshots"
+# The folders the tasks write into by default.
+TASK_DIRS = ("generated", "interpolate", "mix")
+# What a run directory may hold; --force deletes these and nothing else.
+RUN_ENTRIES = (RECORD_FILE, CHECKPOINT_FILE, LOG_FILE, SNAPSHOTS_DIR, EVALUATION_FILE) + TASK_DIRS
+EMA_PREFIX = "generator_ema."
+
+
+@dataclass(kw_only=True)
+class GANRecord(RecordHeader):
+    config: dict
+    data: dict  # {"path": folder, "images": used, "skipped": unreadable files, "channels": 1 or 3}
+    device: str
+    processes: int
+    seed: int
+    images_seen: int = 0
+    seconds: float = 0.0
+    format: str = FORMAT
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def gan_config(self) -> GANConfig:
+        return GANConfig.from_dict(self.config)
+
+    @property
+    def total_images(self) -> int:
+        return round(self.gan_config.kimg * 1000)
+
+    @property
+    def complete(self) -> bool:
+        return self.images_seen >= self.total_images
+
+    def derived(self) -> dict:
+        stage = objective_of(self.gan_config).stage(self.images_seen)
+        return {"complete": self.complete, "stage": {"resolution": stage.resolution, "alpha": stage.alpha}}
+
+
+@dataclass
+class GANRun:
+    """A trained multi-image run as tasks use it."""
+
+    directory: Path
+    record: GANRecord
+    generator: nn.Module  # the moving average, at the stage training reached
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.generator.parameters()).device
+
+
+def run_directory(data: str | Path, config: GANConfig, out: str | Path | None = None,
+                  name: str | None = None) -> Path:
+    """<out>/<name>, the name defaulting to <data folder name>-<arch>-<resolution>."""
+    return run_root(out) / (name or f"{Path(data).resolve().name}-{config.arch}-{config.resolution}")
+
+
+def prepare_run_directory(run_dir: Path, force: bool) -> None:
+    """An empty directory for a new run; an existing run is replaced only with `force`."""
+    common.prepare_run_directory(run_dir, force, RUN_ENTRIES)
+
+
+def write_record(run_dir: Path, record: GANRecord) -> None:
+    write_any_record(run_dir, record, KIND)
+
+
+def record_from_json(values: object, path: Path) -> GANRecord:
+    """A checked GANRecord from run.json's values; any problem is a RunError naming the file."""
+    check_record_format(values, path, KIND)
+    values = {key: value for key, value in values.items() if key not in ("complete", "stage")}
+    try:
+        record = GANRecord(**values)
+        checked(record.gan_config)
+    except (TypeError, ValueError, ConfigError) as error:
+        raise RunError(f"{path}: malformed run record ({error})") from None
+    return record
+
+
+def load(directory: Path, record: GANRecord, device: str = "auto") -> GANRun:
+    """The run for tasks: its moving-average generator on `device`."""
+    return GANRun(directory, record, load_generator(directory, record, resolve_device(device)))
+
+
+def save_checkpoint(run_dir: Path, tensors: dict[str, torch.Tensor], state: dict) -> Path:
+    """Write the trainer's tensors and its JSON state into one file, atomically."""
+    path = Path(run_dir) / CHECKPOINT_FILE
+    atomic_write_bytes(path, encode_tensors(tensors, state))
+    return path
+
+
+def load_checkpoint(run_dir: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """The tensors and the JSON state `save_checkpoint` wrote; a missing or corrupt file is a RunError."""
+    path = Path(run_dir) / CHECKPOINT_FILE
+    tensors, state = split_state(read_run_tensors(path))
+    if state is None:
+        raise RunError(f"{path}: corrupt checkpoint (its training state is missing or unreadable)")
+    return tensors, state
+
+
+def load_generator(run_dir: str | Path, record: GANRecord, device: torch.device) -> nn.Module:
+    """The run's moving-average generator, for tasks, held at the stage training reached."""
+    config = record.gan_config
+    tensors, state = load_checkpoint(Path(run_dir))
+    generator = build_generator(config)
+    found = {key: value for key, value in tensors.items() if key.startswith(EMA_PREFIX)}
+    check_run_tensors(found, prefixed(EMA_PREFIX, generator), Path(run_dir) / CHECKPOINT_FILE)
+    generator.load_state_dict(unprefixed(EMA_PREFIX, found))
+    generator.requires_grad_(False).eval()
+    stage = objective_of(config).stage(int(state.get("images_seen", record.images_seen)))
+    if stage.resolution < config.resolution or stage.alpha < 1:
+        generator = StagedGenerator(generator, stage.resolution, stage.alpha)
+    return generator.to(device)
+
+
+def append_log(run_dir: Path, entry: dict) -> None:
+    append_json_line(Path(run_dir) / LOG_FILE, entry)
+
+
+def save_snapshot(run_dir: Path, grid: torch.Tensor, images_seen: int) -> Path:
+    """snapshots/snapshot_000012k.png: a grid of samples after `images_seen` images."""
+    path = Path(run_dir) / SNAPSHOTS_DIR / f"snapshot_{images_seen // 1000:06d}k.png"
+    atomic_write_bytes(path, encode_png(grid))
+    return path

@@ -1,0 +1,66 @@
+"""Images from a trained multi-image GAN, one per seed.
+
+A seed names a latent z (see `latent`) and, unless `noise_seed` fixes them, the noise inputs of the
+synthesis too, so each image depends on its seed alone, on every device (see singan.seeds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch import nn
+
+from singan.device import module_device
+from singan.errors import ConfigError
+from singan.seeds import check_seeds, output_generator
+
+# psi: 1 leaves w as it is, 0 gives the average image; above 1 exaggerates (StyleGAN's truncation trick).
+TRUNCATION_RANGE = (0.0, 2.0)
+
+
+def latent(seed: int, z_dim: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """The latent z [1, z_dim] of a seed: standard normal from a CPU generator seeded with it, then moved."""
+    return torch.randn(1, z_dim, generator=output_generator(seed)).to(device)
+
+
+def check_truncation(generator: nn.Module, truncation: float, truncation_cutoff: int | None = None) -> None:
+    """psi within TRUNCATION_RANGE, and only for a generator that tracks the average w (not pggan)."""
+    low, high = TRUNCATION_RANGE
+    if not low <= truncation <= high:
+        raise ConfigError(f"--trunc must be from {low:g} to {high:g} (got {truncation})")
+    if truncation != 1 and getattr(generator, "w_avg", None) is None:
+        raise ConfigError(f"--trunc {truncation:g}: this generator has no mapping network and no average w "
+                          f"to truncate towards (pggan); use --trunc 1")
+    if truncation_cutoff is not None and not 1 <= truncation_cutoff <= generator.num_ws:
+        raise ConfigError(f"--trunc-cutoff must be from 1 to {generator.num_ws}, the generator's style layers "
+                          f"(got {truncation_cutoff})")
+
+
+def render(generator: nn.Module, ws: torch.Tensor, noise_seed: int) -> torch.Tensor:
+    """The images of styles ws [N, num_ws, w_dim], their noise inputs drawn from a generator seeded with noise_seed."""
+    return generator.synthesize(ws, generator=output_generator(noise_seed))
+
+
+def styles(generator: nn.Module, seed: int, truncation: float = 1.0,
+           truncation_cutoff: int | None = None) -> torch.Tensor:
+    """The styles ws [1, num_ws, w_dim] of a seed."""
+    z = latent(seed, generator.z_dim, module_device(generator))
+    return generator.map(z, truncation=truncation, truncation_cutoff=truncation_cutoff)
+
+
+@torch.no_grad()
+def generated_images(generator: nn.Module, seeds: Sequence[int], *, truncation: float = 1.0,
+                     truncation_cutoff: int | None = None,
+                     noise_seed: int | None = None) -> Iterator[tuple[int, torch.Tensor]]:
+    """Yield (seed, image [1, C, R, R]) per seed; the noise inputs come from the seed, or all from `noise_seed`.
+
+    One image per synthesis call: the noise of a batch comes from one torch.Generator, so batching would
+    make an image depend on its neighbours in the batch.
+    """
+    check_seeds(seeds)
+    check_truncation(generator, truncation, truncation_cutoff)
+    for seed in seeds:
+        ws = styles(generator, seed, truncation, truncation_cutoff)
+        yield seed, render(generator, ws, seed if noise_seed is None else noise_seed)
+
