@@ -156,6 +156,16 @@ def test_an_existing_run_is_not_overwritten_without_force(tmp_path, image_file):
     assert json.loads((directory / "run.json").read_text())["seed"] == 9
 
 
+def test_force_replaces_the_old_models_evaluation_too(run_copy):
+    api.evaluate_run(api.load_run(run_copy, device="cpu"), num=2)
+    assert (run_copy / "eval.json").exists()
+    record = open_run(run_copy, "singan").record
+    api.train_run(record.input.path, TINY.replace(seed=9, iterations=2), out=run_copy.parent, name=run_copy.name,
+                  device="cpu", force=True)
+    assert not (run_copy / "eval.json").exists(), "figures of the replaced model would describe the new one"
+    assert open_run(run_copy, "singan").record.seed == 9
+
+
 def test_force_does_not_delete_other_files_and_foreign_folders_are_refused(tmp_path, image_file):
     foreign = tmp_path / "runs" / "tiny"
     foreign.mkdir(parents=True)

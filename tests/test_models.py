@@ -26,10 +26,17 @@ def test_architecture_is_five_valid_convolutions_with_batch_norm_and_leaky_relu(
 def test_generator_keeps_the_size_and_is_residual():
     generator = ScaleGenerator(3, 32).eval()
     previous = torch.rand(2, 3, 19, 27) * 2 - 1
-    output = generator(previous, previous)
+    noisy = previous + torch.randn(2, 3, 19, 27)
+    output = generator(noisy, previous)
     assert output.shape == previous.shape
     # tail output is tanh-bounded, so the output stays within 1 of the input image
     assert (output - previous).abs().max() <= 1.0
+    assert not torch.equal(output, previous)
+    # The residual identity: with a zero tail the network adds nothing, whatever the noisy input.
+    with torch.no_grad():
+        generator.tail[0].weight.zero_()
+        generator.tail[0].bias.zero_()
+    assert torch.equal(generator(noisy, previous), previous)
 
 
 def test_critic_is_a_patch_critic_with_an_11_pixel_field():

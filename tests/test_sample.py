@@ -23,6 +23,9 @@ def test_shapes_and_range(run):
     for image in result.values():
         assert image.shape == (1, 3, height, width)
         assert torch.isfinite(image).all()
+        # The images' range: the residual sum is clipped to [-1, 1], and a sample is a picture, not a flat field.
+        assert image.min() >= -1 and image.max() <= 1
+        assert image.max() - image.min() > 0.5
 
 
 def test_same_seed_same_image_and_different_seeds_differ(run):
