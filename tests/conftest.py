@@ -42,12 +42,20 @@ def image_file(tmp_path: Path) -> Path:
     return write_image(tmp_path / "input" / "tiny.png", synthetic_image())
 
 
+def contents(directory: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(directory)): path.read_bytes() for path in sorted(directory.rglob("*"))
+            if path.is_file()}
+
+
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> Path:
-    """A complete tiny run, shared: tests that change it must use `run_copy`."""
+    """A complete tiny run, shared and read-only: tests that change it must use `run_copy` (checked at the end)."""
     root = tmp_path_factory.mktemp("session")
     image = write_image(root / "tiny.png", synthetic_image())
-    return api.train_run(image, TINY, out=root / "runs", device="cpu")
+    directory = api.train_run(image, TINY, out=root / "runs", device="cpu")
+    before = contents(directory)
+    yield directory
+    assert contents(directory) == before, "a test wrote into the shared run; it should use run_copy"
 
 
 @pytest.fixture
@@ -66,10 +74,11 @@ def loaded_run(trained_run: Path):
 
 @pytest.fixture(scope="session")
 def padded_run(tmp_path_factory) -> Path:
-    """A tiny run trained with --noise-padding (the variant the paper animates)."""
+    """A tiny run trained with --noise-padding (the variant the paper animates), for shapes and plumbing only:
+    two iterations a scale."""
     root = tmp_path_factory.mktemp("padded")
     image = write_image(root / "tiny.png", synthetic_image())
-    return api.train_run(image, TINY.replace(noise_padding=True), out=root / "runs", device="cpu")
+    return api.train_run(image, TINY.replace(noise_padding=True, iterations=2), out=root / "runs", device="cpu")
 
 
 def picture_at(run_dir: Path, name: str, seed: int = 7, size: tuple[int, int] = (24, 32)) -> Path:
@@ -101,3 +110,16 @@ def inception_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("inception") / "inception.safetensors"
     save_file({name: value.contiguous() for name, value in InceptionV3().state_dict().items()}, str(path))
     return path
+
+
+# The suite stays fast: a test over this many seconds belongs to the `slow` marker (see pyproject.toml).
+SLOW_SECONDS = 10
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Name the tests over SLOW_SECONDS that are not marked slow, so that they get marked or made faster."""
+    unmarked = [report for report in terminalreporter.stats.get("passed", [])
+                if report.when == "call" and report.duration > SLOW_SECONDS and "slow" not in report.keywords]
+    for report in unmarked:
+        terminalreporter.write_line(f"over {SLOW_SECONDS} s and not marked slow: {report.nodeid} "
+                                    f"({report.duration:.1f} s)", yellow=True)

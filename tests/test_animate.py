@@ -104,7 +104,7 @@ def test_asking_for_an_mp4_without_imageio_ffmpeg_is_an_error(loaded_run, tmp_pa
     assert [path.suffix for path in api.animate_run(loaded_run, frames=3, out=tmp_path)] == [".gif"]
 
 
-def test_noise_padding_draws_noise_over_the_generators_border(padded_run):
+def test_noise_padding_draws_noise_over_the_generators_border(padded_run, tmp_path):
     run = api.load_run(padded_run, device="cpu")
     height, width = run.model.sizes[0]
     assert run.record.train_config.noise_padding
@@ -112,5 +112,5 @@ def test_noise_padding_draws_noise_over_the_generators_border(padded_run):
     (_, image), = sample_images(run.model, [0])
     assert image.shape == (1, 3, *run.model.sizes[-1])
     events = []
-    api.animate_run(run, frames=3, mp4=False, out=padded_run / "animation", on_event=events.append)
+    api.animate_run(run, frames=3, mp4=False, out=tmp_path / "animation", on_event=events.append)
     assert not events, "no advice for a run trained the way the paper animates"

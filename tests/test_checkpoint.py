@@ -42,8 +42,8 @@ def test_weights_are_safetensors_not_pickles(trained_run):
     assert not list(trained_run.rglob("*.pt")) and not list(trained_run.rglob("*.pth"))
 
 
-def test_save_load_gives_bit_identical_samples(tmp_path, image_file):
-    directory = api.train_run(image_file, TINY, out=tmp_path / "runs", device="cpu")
+def test_save_load_gives_bit_identical_samples(tmp_path, trained_run):
+    directory = trained_run
     loaded = api.load_run(directory, device="cpu")
     record = open_run(directory, "singan").record
     # a second, independent load: same tensors, same samples
@@ -65,7 +65,7 @@ def test_loaded_model_equals_the_trained_one(tmp_path, image_file, monkeypatch):
         return result
 
     monkeypatch.setattr(PyramidTrainer, "train_next_scale", keep)
-    directory = api.train_run(image_file, TINY, out=tmp_path / "runs", device="cpu")
+    directory = api.train_run(image_file, TINY.replace(iterations=2), out=tmp_path / "runs", device="cpu")
     loaded = api.load_run(directory, device="cpu").model
     memory = trained["model"]
     assert loaded.noise_amplitudes == memory.noise_amplitudes and loaded.sizes == memory.sizes
@@ -146,13 +146,13 @@ def test_missing_weights_file(run_copy):
         api.load_run(run_copy)
 
 
-def test_an_existing_run_is_not_overwritten_without_force(tmp_path, image_file):
-    directory = api.train_run(image_file, TINY, out=tmp_path / "runs", device="cpu")
+def test_an_existing_run_is_not_overwritten_without_force(run_copy, image_file):
+    directory = run_copy
     before = (directory / "run.json").read_bytes()
     with pytest.raises(RunError, match="already holds a run.*--force"):
-        api.train_run(image_file, TINY, out=tmp_path / "runs", device="cpu")
+        api.train_run(image_file, TINY, out=directory.parent, device="cpu")
     assert (directory / "run.json").read_bytes() == before
-    api.train_run(image_file, TINY.replace(seed=9), out=tmp_path / "runs", device="cpu", force=True)
+    api.train_run(image_file, TINY.replace(seed=9, iterations=2), out=directory.parent, device="cpu", force=True)
     assert json.loads((directory / "run.json").read_text())["seed"] == 9
 
 

@@ -1,8 +1,10 @@
 """Every command through Typer's CliRunner, and every bad input as one clear line with a non-zero exit."""
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
@@ -37,11 +39,20 @@ def assert_clean_error(result, *fragments):
     assert "Traceback" not in result.output
 
 
-@pytest.fixture
-def cli_run(tmp_path, image_file):
-    result = invoke("train", image_file, "--out", tmp_path / "runs", *TINY_FLAGS)
+@pytest.fixture(scope="module")
+def cli_trained_run(tmp_path_factory):
+    """One run trained through the CLI for the module's tests (they get copies: `cli_run`)."""
+    root = tmp_path_factory.mktemp("cli")
+    image = write_image(root / "input" / "tiny.png", synthetic_image())
+    result = invoke("train", image, "--out", root / "runs", *TINY_FLAGS)
     assert result.exit_code == 0, result.output
-    return tmp_path / "runs" / "tiny"
+    return root / "runs" / "tiny"
+
+
+@pytest.fixture
+def cli_run(cli_trained_run, tmp_path, image_file):
+    """A copy of the CLI-trained run in tmp_path/runs/tiny, beside `image_file` (the same picture)."""
+    return Path(shutil.copytree(cli_trained_run, tmp_path / "runs" / "tiny"))
 
 
 def test_train_writes_a_run_and_reports_progress(cli_run):
@@ -125,6 +136,7 @@ def test_info_on_an_incomplete_run(cli_run):
     assert result.exit_code == 0 and "incomplete: 1 of 4" in result.stdout
 
 
+@pytest.mark.slow  # starts Python twice
 def test_help_and_module_entry_point():
     assert invoke("--help").exit_code == 0
     for command in ("train", "sample", "info"):

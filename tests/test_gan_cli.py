@@ -74,6 +74,7 @@ def test_eval_writes_swd_and_its_floor(trained):
     assert evaluation["swd"]["floor"] > 0 and evaluation["fid"] is None
 
 
+@pytest.mark.slow  # FID's matrix square root of 2048 x 2048 covariances
 def test_eval_computes_fid_with_local_inception_weights(trained, inception_file):
     directory, folder = trained
     result = invoke("gan", "eval", directory, folder, "--num", "4", "--inception-weights", inception_file,

@@ -19,6 +19,7 @@ from singan.events import GANProgress
 from singan.config.gan import GANConfig
 from singan.data.imagefolder import load_image_folder
 from singan.losses import logistic, wasserstein
+from singan.training.architectures import checked
 from singan.training.gan import GANTrainer
 from singan.runs import open_run
 
@@ -32,7 +33,7 @@ def data_folder(tmp_path: Path) -> Path:
 
 
 def trainer_for(folder: Path, **changes) -> GANTrainer:
-    config = GANConfig(**{**TINY, "image_channels": 1, **changes}).validate()
+    config = checked(GANConfig(**{**TINY, "image_channels": 1, **changes}))
     return GANTrainer(config, load_image_folder(folder, config.resolution), torch.device("cpu"))
 
 

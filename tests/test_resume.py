@@ -27,8 +27,8 @@ def interrupt_at(scale: int, iteration: int):
     return handler
 
 
-def test_resume_after_an_interruption_at_a_middle_scale(tmp_path, image_file):
-    whole = api.train_run(image_file, TINY, out=tmp_path / "whole", device="cpu")
+def test_resume_after_an_interruption_at_a_middle_scale(tmp_path, image_file, trained_run):
+    whole = trained_run  # TINY on the same picture, uninterrupted
     with pytest.raises(KeyboardInterrupt):
         api.train_run(image_file, TINY, out=tmp_path / "cut", device="cpu", on_event=interrupt_at(2, 3))
     cut = tmp_path / "cut" / "tiny"
@@ -48,11 +48,11 @@ def test_resume_after_an_interruption_at_a_middle_scale(tmp_path, image_file):
     assert cut_log == whole_log, "the interrupted attempt's lines for scale 2 are replaced, not duplicated"
 
 
-def test_resume_of_a_complete_run_changes_nothing(tmp_path, image_file):
-    directory = api.train_run(image_file, TINY, out=tmp_path, device="cpu")
+def test_resume_of_a_complete_run_changes_nothing(run_copy, image_file):
+    directory = run_copy
     before = {name: (directory / name).read_bytes() for name in files(directory)}
     notices = []
-    api.train_run(image_file, out=tmp_path, device="cpu", resume=True, on_event=notices.append)
+    api.train_run(image_file, out=directory.parent, device="cpu", resume=True, on_event=notices.append)
     assert {name: (directory / name).read_bytes() for name in files(directory)} == before
     assert any("already fully trained" in getattr(event, "message", "") for event in notices)
 
@@ -73,6 +73,7 @@ def _stop_after_first_scale(event):
         raise KeyboardInterrupt
 
 
+@pytest.mark.slow
 def test_resume_survives_a_killed_process(tmp_path, image_file):
     """SIGKILL at a random moment (no cleanup at all) still leaves a loadable, resumable run."""
     out = tmp_path / "runs"
