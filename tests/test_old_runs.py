@@ -31,11 +31,16 @@ def written_images(folder: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(folder.glob("*.png"))}
 
 
+def assert_reproduced(command: list[str], run: Path, folder: Path) -> None:
+    """`singan COMMAND RUN --seeds 0-2` writes, bit for bit, the images 0.1.0 wrote."""
+    result = invoke(*command, run, "--seeds", "0-2", "--out", folder, "--device", "cpu", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert written_images(folder) == expected_images(run.name)
+
+
 @pytest.mark.parametrize("old_run", SINGAN_RUNS, indirect=True)
 def test_singan_runs_of_0_1_sample_the_same_images(old_run, tmp_path):
-    result = invoke("sample", old_run, "--seeds", "0-2", "--out", tmp_path / "samples", "--device", "cpu", "--quiet")
-    assert result.exit_code == 0, result.output
-    assert written_images(tmp_path / "samples") == expected_images(old_run.name)
+    assert_reproduced(["sample"], old_run, tmp_path / "samples")
 
 
 @pytest.mark.parametrize("old_run", SINGAN_RUNS, indirect=True)
@@ -51,10 +56,7 @@ def test_info_describes_singan_runs_of_0_1_as_it_did(old_run):
 
 @pytest.mark.parametrize("old_run", GAN_RUNS, indirect=True)
 def test_gan_runs_of_0_1_generate_the_same_images(old_run, tmp_path):
-    result = invoke("gan", "generate", old_run, "--seeds", "0-2", "--out", tmp_path / "generated", "--device", "cpu",
-                    "--quiet")
-    assert result.exit_code == 0, result.output
-    assert written_images(tmp_path / "generated") == expected_images(old_run.name)
+    assert_reproduced(["gan", "generate"], old_run, tmp_path / "generated")
 
 
 @pytest.mark.parametrize("old_run", GAN_RUNS, indirect=True)

@@ -102,8 +102,8 @@ def _new_run(directory: Path, data: str | Path, images: ImageFolderData, config:
                              "channels": images.channels},
                        device=describe_device(device), processes=world.size, seed=config.seed)
     if world.main:
-        runs.prepare_run_directory(directory, force)
-        runs.write_record(directory, record)
+        common.prepare_run_directory(directory, force, runs.KIND)
+        common.write_record(directory, record)
     distributed.barrier(world)
     return record
 
@@ -145,7 +145,7 @@ class RunDirectoryWriter:
         """The checkpoint first, then run.json, which describes it."""
         path = runs.save_checkpoint(self.directory, tensors, state)
         self.record.images_seen, self.record.seconds = images_seen, seconds
-        runs.write_record(self.directory, self.record)
+        common.write_record(self.directory, self.record)
         return str(path)
 
 

@@ -23,7 +23,7 @@ from singan.events import (
 from singan.images import file_sha256, load_image, save_image
 from singan.models.singan import SinGAN
 from singan.pyramid import PyramidPlan, build_pyramid, plan_for
-from singan.runs import open_run
+from singan.runs import common, open_run
 from singan.runs import singan as runs
 from singan.runs.singan import InputRecord, RunRecord, ScaleRecord, SinGANRun, resume_command, run_directory
 from singan.seeds import resolve_seed
@@ -71,7 +71,7 @@ def train_run(image: str | Path, config: TrainConfig | None = None, *, out: str 
 
 def _new_run(directory: Path, image: str | Path, real: torch.Tensor, plan: PyramidPlan, config: TrainConfig,
              device: torch.device, force: bool) -> tuple[RunRecord, SinGAN]:
-    runs.prepare_run_directory(directory, force)
+    common.prepare_run_directory(directory, force, runs.KIND)
     channels = real.shape[1]
     record = RunRecord(
         config=config.to_dict(),
@@ -81,7 +81,7 @@ def _new_run(directory: Path, image: str | Path, real: torch.Tensor, plan: Pyram
         device=describe_device(device),
     )
     runs.save_real(directory, real)
-    runs.write_record(directory, record)
+    common.write_record(directory, record)
     return record, SinGAN(channels, config.noise_padding).to(device)
 
 
@@ -144,7 +144,7 @@ def _save_scale(directory: Path, record: RunRecord, model: SinGAN, reals: list[t
         seconds=round(result.seconds, 3), noise_amp=model.noise_amplitudes[scale], weights=weights))
     if record.complete:
         record.device = describe_device(reals[0].device)
-    runs.write_record(directory, record)
+    common.write_record(directory, record)
 
 
 @torch.no_grad()

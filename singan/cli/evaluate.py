@@ -9,7 +9,7 @@ from rich.table import Table
 
 from singan import api
 from singan.cli.app import app, console, notify, reporting_errors
-from singan.cli.options import DeviceOption, LayoutScaleOption, QuietOption, RunArgument
+from singan.cli.options import DeviceOption, InceptionWeightsOption, LayoutScaleOption, QuietOption, RunArgument
 from singan.errors import ConfigError, RunError
 from singan.events import ignore
 
@@ -25,9 +25,7 @@ def evaluate(
         "its data folder holds, at most 10000)", show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="first sample seed; also seeds the random patch draws")] = 0,
     start_scale: LayoutScaleOption = 0,
-    inception_weights: Annotated[Optional[Path], typer.Option(
-        help="the FID Inception-v3 weights file (pt_inception-2015-12-05-6726825d.pth or .safetensors) for "
-        "SIFID (FID for a GAN run); never downloaded", show_default=False)] = None,
+    inception_weights: InceptionWeightsOption = None,
     device: DeviceOption = "auto",
     quiet: QuietOption = False,
 ):

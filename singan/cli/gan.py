@@ -11,7 +11,7 @@ from singan.api import gan as gan_api
 from singan.cli.app import app, console, errors, reporting_errors
 from singan.cli.display import EventDisplay
 from singan.cli.evaluate import gan_evaluation_table
-from singan.cli.options import DeviceOption, QuietOption
+from singan.cli.options import DeviceOption, InceptionWeightsOption, QuietOption
 from singan.cli.train import config_options
 from singan.config.gan import GANConfig
 from singan.errors import SinGANError
@@ -161,9 +161,7 @@ def evaluate(
                                                "folder holds, at most 10000)", show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="first seed of the generated images; also seeds the patch draws")] = 0,
     trunc: TruncationOption = 1.0,
-    inception_weights: Annotated[Optional[Path], typer.Option(
-        help="the FID Inception-v3 weights file (pt_inception-2015-12-05-6726825d.pth or .safetensors) for FID; "
-        "never downloaded", show_default=False)] = None,
+    inception_weights: InceptionWeightsOption = None,
     strict: Annotated[bool, typer.Option("--strict", help="stop at the first unreadable image")] = False,
     device: DeviceOption = "auto",
     quiet: QuietOption = False,

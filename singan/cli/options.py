@@ -14,6 +14,9 @@ SeedsOption = Annotated[Optional[str], typer.Option(help="seeds such as 0-9,12 (
 LayoutScaleOption = Annotated[int, typer.Option(help="scales below this one keep the training image's layout")]
 OutOption = Annotated[Optional[Path], typer.Option(help="folder for the outputs (default: a folder in the run)",
                                                    show_default=False)]
+InceptionWeightsOption = Annotated[Optional[Path], typer.Option(
+    help="the FID Inception-v3 weights file (pt_inception-2015-12-05-6726825d.pth or .safetensors): SIFID of a "
+    "SinGAN run, FID of a GAN run; never downloaded", show_default=False)]
 ScalesOption = Annotated[Optional[list[str]], typer.Option(
     "--start-scale", help="scale the picture enters at (1 = coarse, the finest scale keeps it nearly as is); "
     "repeat or give a range such as 1-3 for one output per scale (default: 1)", show_default=False)]

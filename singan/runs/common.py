@@ -13,6 +13,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
@@ -31,10 +32,27 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+@dataclass(frozen=True)
+class RunKind:
+    """A run format: the `format` run.json names, the newest version this code reads and writes, and how to
+    talk about it."""
+
+    format: str
+    version: int
+    family: str  # the package's name for the model family: "singan", "gan"
+    label: str  # "singan run": "not a singan run record"
+    description: str  # "single-image SinGAN run": "X is a single-image SinGAN run"
+    commands: str  # what to use it with
+    version_label: str  # "run format"
+    entries: tuple[str, ...]  # what a run directory of this format may hold: --force deletes these, nothing else
+
+
 @dataclass(kw_only=True)
 class RecordHeader:
-    """The fields every run.json starts with: its format and version, and what wrote it when."""
+    """The fields every run.json starts with: its format and version, and what wrote it when. A family's
+    record sets `kind`, its format."""
 
+    kind: ClassVar[RunKind]
     format: str
     format_version: int
     package_version: str = field(default_factory=lambda: singan.__version__)
@@ -50,20 +68,6 @@ class RecordHeader:
 
     def derived(self) -> dict:
         return {}
-
-
-@dataclass(frozen=True)
-class RunKind:
-    """A run format: the `format` run.json names, the newest version this code reads and writes, and how to
-    talk about it."""
-
-    format: str
-    version: int
-    family: str  # the package's name for the model family: "singan", "gan"
-    label: str  # "singan run": "not a singan run record"
-    description: str  # "single-image SinGAN run": "X is a single-image SinGAN run"
-    commands: str  # what to use it with
-    version_label: str  # "run format"
 
 
 def read_record_json(run_dir: str | Path) -> tuple[object, Path]:
@@ -94,9 +98,9 @@ def check_record_format(values: object, path: Path, kind: RunKind) -> dict:
     return values
 
 
-def write_record(run_dir: Path, record: RecordHeader, kind: RunKind) -> None:
+def write_record(run_dir: Path, record: RecordHeader) -> None:
     """run.json, atomically, in this version's format (a resumed older run is rewritten in it)."""
-    record.format_version = kind.version
+    record.format_version = record.kind.version
     atomic_write_json(Path(run_dir) / RECORD_FILE, record.to_json())
 
 
@@ -116,9 +120,9 @@ def run_root(out: str | Path | None) -> Path:
     return Path(out if out is not None else DEFAULT_ROOT)
 
 
-def prepare_run_directory(run_dir: Path, force: bool, entries: tuple[str, ...]) -> None:
-    """Create an empty run directory; an existing run is replaced only with `force` (deleting `entries`, the
-    files and folders its format may hold, and nothing else)."""
+def prepare_run_directory(run_dir: Path, force: bool, kind: RunKind) -> None:
+    """Create an empty run directory; an existing run is replaced only with `force` (deleting the entries
+    that `kind`'s format may hold, and nothing else)."""
     if run_dir.exists() and not run_dir.is_dir():
         raise RunError(f"{run_dir} exists and is not a directory")
     if run_dir.is_dir() and any(run_dir.iterdir()):
@@ -126,7 +130,7 @@ def prepare_run_directory(run_dir: Path, force: bool, entries: tuple[str, ...]) 
             raise RunError(f"{run_dir} exists, is not empty and is not a singan run; choose another --name or --out")
         if not force:
             raise RunError(f"{run_dir} already holds a run; use --resume to continue it or --force to replace it")
-        for entry in entries:
+        for entry in kind.entries:
             path = run_dir / entry
             if path.is_dir():
                 shutil.rmtree(path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -23,28 +24,27 @@ from singan.errors import ConfigError, RunError
 from singan.files import append_json_line, atomic_write_bytes
 from singan.images import encode_png
 from singan.models.latent import StagedGenerator
-from singan.runs import common
 from singan.runs.common import (EVALUATION_FILE, LOG_FILE, RECORD_FILE, RecordHeader, RunKind, check_record_format,
                                 check_run_tensors, read_run_tensors, run_root)
-from singan.runs.common import write_record as write_any_record
 from singan.tensorfile import encode_tensors, prefixed, split_state, unprefixed
 from singan.training.architectures import build_generator, checked, objective_of
 
-KIND = RunKind(format="singan-gan-run", version=2, family="gan", label="multi-image GAN run",
-               description="multi-image GAN run", commands="`singan gan generate` and the other `singan gan` "
-               "commands", version_label="GAN run format")
-FORMAT, FORMAT_VERSION = KIND.format, KIND.version
 CHECKPOINT_FILE = "checkpoint.safetensors"
 SNAPSHOTS_DIR = "snapshots"
 # The folders the tasks write into by default.
 TASK_DIRS = ("generated", "interpolate", "mix")
 # What a run directory may hold; --force deletes these and nothing else.
 RUN_ENTRIES = (RECORD_FILE, CHECKPOINT_FILE, LOG_FILE, SNAPSHOTS_DIR, EVALUATION_FILE) + TASK_DIRS
+KIND = RunKind(format="singan-gan-run", version=2, family="gan", label="multi-image GAN run",
+               description="multi-image GAN run", commands="`singan gan generate` and the other `singan gan` "
+               "commands", version_label="GAN run format", entries=RUN_ENTRIES)
+FORMAT, FORMAT_VERSION = KIND.format, KIND.version
 EMA_PREFIX = "generator_ema."
 
 
 @dataclass(kw_only=True)
 class GANRecord(RecordHeader):
+    kind: ClassVar[RunKind] = KIND
     config: dict
     data: dict  # {"path": folder, "images": used, "skipped": unreadable files, "channels": 1 or 3}
     device: str
@@ -89,15 +89,6 @@ def run_directory(data: str | Path, config: GANConfig, out: str | Path | None = 
                   name: str | None = None) -> Path:
     """<out>/<name>, the name defaulting to <data folder name>-<arch>-<resolution>."""
     return run_root(out) / (name or f"{Path(data).resolve().name}-{config.arch}-{config.resolution}")
-
-
-def prepare_run_directory(run_dir: Path, force: bool) -> None:
-    """An empty directory for a new run; an existing run is replaced only with `force`."""
-    common.prepare_run_directory(run_dir, force, RUN_ENTRIES)
-
-
-def write_record(run_dir: Path, record: GANRecord) -> None:
-    write_any_record(run_dir, record, KIND)
 
 
 def record_from_json(values: object, path: Path) -> GANRecord:

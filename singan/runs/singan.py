@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
@@ -18,16 +19,10 @@ from singan.errors import ConfigError, RunError
 from singan.files import append_json_line, atomic_write_bytes, json_line, read_json_lines
 from singan.models.singan import PatchCritic, ScaleGenerator, SinGAN, freeze
 from singan.pyramid import Size
-from singan.runs import common
 from singan.runs.common import (EVALUATION_FILE, LOG_FILE, RECORD_FILE, RecordHeader, RunKind, check_record_format,
                                 check_run_tensors, read_run_tensors, run_root)
-from singan.runs.common import write_record as write_any_record
 from singan.tensorfile import encode_tensors, prefixed, unprefixed
 
-KIND = RunKind(format="singan-run", version=1, family="singan", label="singan run",
-               description="single-image SinGAN run", commands="`singan sample` and the other tasks",
-               version_label="run format")
-FORMAT, FORMAT_VERSION = KIND.format, KIND.version
 REAL_FILE = "real.safetensors"
 WEIGHTS_DIR = "weights"
 PREVIEWS_DIR = "previews"
@@ -35,6 +30,10 @@ PREVIEWS_DIR = "previews"
 TASK_DIRS = ("samples", "retarget", "animate", "paint", "harmonize", "edit", "sr")
 # What a run directory may hold; --force deletes these and nothing else.
 RUN_ENTRIES = (RECORD_FILE, REAL_FILE, LOG_FILE, WEIGHTS_DIR, PREVIEWS_DIR, EVALUATION_FILE) + TASK_DIRS
+KIND = RunKind(format="singan-run", version=1, family="singan", label="singan run",
+               description="single-image SinGAN run", commands="`singan sample` and the other tasks",
+               version_label="run format", entries=RUN_ENTRIES)
+FORMAT, FORMAT_VERSION = KIND.format, KIND.version
 
 
 @dataclass
@@ -57,6 +56,7 @@ class InputRecord:
 
 @dataclass(kw_only=True)
 class RunRecord(RecordHeader):
+    kind: ClassVar[RunKind] = KIND
     config: dict
     seed: int
     input: InputRecord
@@ -110,15 +110,6 @@ def resume_command(directory: Path, image: str | Path) -> str:
 
 def weights_name(scale: int) -> str:
     return f"{WEIGHTS_DIR}/scale_{scale:02d}.safetensors"
-
-
-def prepare_run_directory(run_dir: Path, force: bool) -> None:
-    """An empty directory for a new run; an existing run is replaced only with `force`."""
-    common.prepare_run_directory(run_dir, force, RUN_ENTRIES)
-
-
-def write_record(run_dir: Path, record: RunRecord) -> None:
-    write_any_record(run_dir, record, KIND)
 
 
 def record_from_json(values: object, path: Path) -> RunRecord:
