@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from singan import api
-from singan.runs import singan as checkpoint
 from singan.errors import RunError
 from singan.runs import open_run
+from singan.runs import singan as checkpoint
 
 from conftest import TINY
 

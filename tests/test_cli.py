@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from singan.runs import singan as checkpoint
 from singan.cli import app, parse_seeds
 from singan.config.singan import preset
-from singan.training.singan import ScaleTrainer
 from singan.runs import open_run
+from singan.training.singan import ScaleTrainer
 
 from conftest import synthetic_image, write_image
 

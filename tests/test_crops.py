@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from singan.config.singan import TrainConfig
-from singan.seeds import make_generator
 from singan.errors import ConfigError
 from singan.models.singan import PADDING, SinGAN, add_noise, draw_noise, new_networks
 from singan.pyramid import plan_pyramid
+from singan.seeds import make_generator
 from singan.training.cost import iteration_flops, trained_size, training_flops
 from singan.training.singan import ScaleTrainer, Window, _generator_input, random_window
 

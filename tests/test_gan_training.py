@@ -13,15 +13,15 @@ import torch
 
 from conftest import shapes_folder
 from singan.api import gan as gan_api
-from singan.runs import gan as gan_checkpoint
-from singan.errors import ConfigError, GANNonFiniteLossError, RunError
-from singan.events import GANProgress
 from singan.config.gan import GANConfig
 from singan.data.imagefolder import load_image_folder
+from singan.errors import ConfigError, GANNonFiniteLossError, RunError
+from singan.events import GANProgress
 from singan.losses import logistic, wasserstein
+from singan.runs import gan as gan_checkpoint
+from singan.runs import open_run
 from singan.training.architectures import checked
 from singan.training.gan import GANTrainer
-from singan.runs import open_run
 
 TINY = dict(resolution=8, z_dim=16, w_dim=16, mapping_layers=2, channel_base=64, channel_max=16, batch=4, seed=1,
             kimg=0.032, log_kimg=0.008, snapshot_kimg=0.016, checkpoint_kimg=0.016)

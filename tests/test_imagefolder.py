@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from singan.errors import ConfigError, InputImageError, RunError
 from singan.data.imagefolder import ImageFolderData, load_image_folder, real_batch
 from singan.data.sampler import EpochSampler
+from singan.errors import ConfigError, InputImageError, RunError
 
 from conftest import synthetic_image, write_image
 

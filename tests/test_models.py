@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from singan.config.singan import TrainConfig
-from singan.seeds import make_generator
 from singan.models.singan import PatchCritic, ScaleGenerator, count_parameters, initialize
+from singan.seeds import make_generator
 
 
 @pytest.mark.parametrize("width, expected", [(32, 58_948), (64, 228_484), (128, 899_332)])

@@ -10,8 +10,8 @@ import torch
 from singan import api
 from singan.errors import ConfigError, InputImageError, RunError
 from singan.events import Notice
-from tasks.singan.inject import fit_to_run, inject
 from singan.runs.singan import finetuned_path
+from tasks.singan.inject import fit_to_run, inject
 from tasks.singan.paint import palette, quantize
 
 from conftest import picture_at, synthetic_image, write_image

@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from singan.config.singan import TrainConfig
-from singan.seeds import make_generator
 from singan.errors import NonFiniteLossError
+from singan.losses.wasserstein import gradient_penalty
 from singan.models.singan import SinGAN, draw_noise, new_networks
 from singan.pyramid import build_pyramid, plan_pyramid, upsample
+from singan.seeds import make_generator
 from singan.training import singan as training
-from singan.losses.wasserstein import gradient_penalty
 from singan.training.singan import PyramidTrainer, ScaleTrainer
 
 from conftest import TINY, synthetic_image

@@ -25,7 +25,7 @@ from singan.models.singan import SinGAN
 from singan.pyramid import PyramidPlan, build_pyramid, plan_for
 from singan.runs import common, open_run
 from singan.runs import singan as runs
-from singan.runs.singan import InputRecord, RunRecord, ScaleRecord, SinGANRun, resume_command, run_directory
+from singan.runs.singan import InputRecord, RunRecord, ScaleRecord, SinGANRun, run_directory
 from singan.seeds import resolve_seed
 from singan.training.cost import estimate_seconds, iteration_flops, training_flops
 from singan.training.singan import PyramidTrainer, ScaleResult

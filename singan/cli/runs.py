@@ -56,7 +56,8 @@ def info(
 
 
 def _print_singan_summary(summary: dict) -> None:
-    status = "complete" if summary["complete"] else f"incomplete: {summary['trained_scales']} of {summary['num_scales']} scales"
+    trained, planned = summary["trained_scales"], summary["num_scales"]
+    status = "complete" if summary["complete"] else f"incomplete: {trained} of {planned} scales"
     height, width = summary["image_size"]
     console.print(f"[bold]{escape(summary['directory'])}[/] ({status})", highlight=False)
     console.print(f"image     {escape(summary['image'])} ({width}x{height} px, "
