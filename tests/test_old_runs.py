@@ -109,3 +109,14 @@ def test_commands_tell_the_families_apart(tmp_path):
     assert_clean_error(invoke("animate", gan_run), "is a multi-image GAN run")
     assert_clean_error(invoke("gan", "generate", singan_run), "is a single-image SinGAN run", "singan sample")
     assert_clean_error(invoke("gan", "mix", singan_run), "is a single-image SinGAN run")
+
+
+@pytest.mark.parametrize("name", SINGAN_RUNS + GAN_RUNS)
+def test_records_of_0_1_read_and_write_back_unchanged(name):
+    """A record read and written again is the same JSON, key order included, but for the format version a
+    newer format writes."""
+    written = json.loads((FIXTURES / "runs" / name / "run.json").read_text())
+    record = open_run(FIXTURES / "runs" / name).record
+    again = record.to_json()
+    assert again.pop("format_version") == 1 and written.pop("format_version") == 1
+    assert list(again) == list(written) and again == written

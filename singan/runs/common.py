@@ -60,11 +60,12 @@ class RecordHeader:
     created: str = field(default_factory=_now)
 
     def to_json(self) -> dict:
-        """The record as run.json holds it: the format first, then the fields, then `derived` values (which
-        a reader recomputes and ignores)."""
+        """The record as run.json holds it: the format first, then the family's fields, what wrote it, and
+        last the `derived` values (which a reader recomputes and ignores)."""
         values = asdict(self)
-        ordered = {key: values.pop(key) for key in ("format", "format_version")}
-        return {**ordered, **values, **self.derived()}
+        first = {key: values.pop(key) for key in ("format", "format_version")}
+        writer = {key: values.pop(key) for key in ("package_version", "torch_version", "created")}
+        return {**first, **values, **writer, **self.derived()}
 
     def derived(self) -> dict:
         return {}
