@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from singan.api.singan import load_run, train_run
 from singan.config.singan import TrainConfig
 from singan.errors import ConfigError, InputImageError, RunError
 from singan.events import EventHandler, Notice, ignore
@@ -17,7 +18,6 @@ from singan.pyramid import Size
 from singan.runs import common, open_run
 from singan.runs import singan as runs
 from singan.runs.singan import SinGANRun, run_directory
-from singan.api.singan import load_run, train_run
 from tasks.singan import super_resolution
 from tasks.singan.animate import ALPHA, BETA, FRAMES, FPS, START_SCALE, animation_frames, check_walk
 from tasks.singan.evaluate import Evaluation, check_options, evaluate
