@@ -20,7 +20,7 @@ from singan.runs import singan as runs
 from singan.runs.singan import SinGANRun, run_directory
 from tasks.singan import super_resolution
 from tasks.singan.animate import ALPHA, BETA, FRAMES, FPS, START_SCALE, animation_frames, check_walk
-from tasks.singan.evaluate import Evaluation, check_options, evaluate
+from tasks.singan.evaluate import NUM_SAMPLES, Evaluation, check_options, evaluate
 from tasks.singan.harmonize import BLUR_SIGMA, RADIUS, blend_injected, check_mask_shape, default_mask_path, fit_mask
 from tasks.singan.inject import check_injection_scale, fit_to_run, with_scale_replaced
 from tasks.singan.paint import PALETTE_COLOURS, finetune_iterations, finetune_quantized, paint, scale_width
@@ -55,7 +55,7 @@ def retarget_run(run: SinGANRun, size: Size, seeds: list[int], *, start_scale: i
                                                     batch_size=batch_size))
 
 
-def evaluate_run(run: SinGANRun, num: int = 50, seed: int = 0, start_scale: int = 0,
+def evaluate_run(run: SinGANRun, num: int = NUM_SAMPLES, seed: int = 0, start_scale: int = 0,
                  inception_weights: str | Path | None = None,
                  on_event: EventHandler = ignore) -> tuple[Evaluation, Path]:
     """Patch SWD (with its real-vs-real floor), diversity and, given the FID Inception weights file, SIFID

@@ -12,10 +12,10 @@ from singan.cli.app import app, console, notify, reporting_errors
 from singan.cli.options import DeviceOption, InceptionWeightsOption, LayoutScaleOption, QuietOption, RunArgument
 from singan.errors import ConfigError, RunError
 from singan.events import ignore
+from tasks.singan.evaluate import NUM_SAMPLES
 
 # The paper's figure for samples from the coarsest scale on Places images.
 PAPER_DIVERSITY = 0.5
-SINGAN_SAMPLES = 50
 
 
 def evaluate(
@@ -35,7 +35,7 @@ def evaluate(
     if api.open_run(directory).family == "gan":
         return _evaluate_gan(directory, num, seed, start_scale, inception_weights, device, quiet)
     loaded = api.load_run(directory, device=device)
-    evaluation, path = api.evaluate_run(loaded, SINGAN_SAMPLES if num is None else num, seed, start_scale,
+    evaluation, path = api.evaluate_run(loaded, NUM_SAMPLES if num is None else num, seed, start_scale,
                                         inception_weights, on_event=ignore if quiet else notify)
     if not quiet:
         console.print(singan_evaluation_table(evaluation))
