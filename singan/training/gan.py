@@ -3,8 +3,9 @@ streams and the pieces every recipe uses. What differs between architectures (lo
 schedule, steps per iteration) is the Objective's business (singan.training.objective); this module never
 asks which architecture it trains.
 
-One `step` is one iteration of the objective, then the moving average of the generator. Everything that a
-resumed run needs to continue exactly is in `state_tensors` and `state_record`.
+One `step` is one iteration of the objective, then the moving average of the generator; every real batch
+the objective draws counts towards `images_seen`. Everything that a resumed run needs to continue exactly
+is in `state_tensors` and `state_record`.
 """
 
 from __future__ import annotations
@@ -59,19 +60,20 @@ class GANTrainer:
         return self.objective.stage(self.images_seen)
 
     def step(self) -> dict[str, float]:
-        """One iteration of the objective on the next batch, then the average; returns this step's losses."""
+        """One iteration of the objective, then the average; returns this step's losses."""
         stage = self.stage
         self._prepare_optimizers(stage)
         losses = self.objective.iteration(self, stage)
-        self.images_seen += self.config.batch
         self.update_average()
         return losses
 
     # ---- what the objectives use ----------------------------------------------------------------------------
 
     def reals(self, stage: Stage) -> torch.Tensor:
-        """This process's share of the next real batch, as the discriminator sees it at `stage`."""
+        """This process's share of the next real batch, as the discriminator sees it at `stage`; the batch
+        counts towards the images seen (kimg: real images shown to the discriminator)."""
         indices = self.sampler.take(self.config.batch)
+        self.images_seen += self.config.batch
         images = real_batch(self.data, indices, self.config.mirror, self.data_random).to(self.device)
         return images_at_stage(images, stage)
 
