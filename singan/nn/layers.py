@@ -99,18 +99,30 @@ def pixel_norm(x: torch.Tensor, eps: float = EPSILON) -> torch.Tensor:
     return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + eps)
 
 
-class PixelNorm(nn.Module):
+class FunctionModule(nn.Module):
+    """The module form of a layer function with fixed keyword settings: attributes of the module, which its
+    repr shows."""
+
+    def __init__(self, function, **settings):
+        super().__init__()
+        self.function, self.setting_names = function, tuple(settings)
+        for name, value in settings.items():
+            setattr(self, name, value)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.function(x, **{name: getattr(self, name) for name in self.setting_names})
+
+    def extra_repr(self) -> str:
+        values = {name: getattr(self, name) for name in self.setting_names}
+        return ", ".join(f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
+                         for name, value in values.items())
+
+
+class PixelNorm(FunctionModule):
     """Module form of `pixel_norm`."""
 
     def __init__(self, eps: float = EPSILON):
-        super().__init__()
-        self.eps = eps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return pixel_norm(x, self.eps)
-
-    def extra_repr(self) -> str:
-        return f"eps={self.eps:g}"
+        super().__init__(pixel_norm, eps=eps)
 
 
 def scaled_leaky_relu(x: torch.Tensor, slope: float = 0.2, gain: float = math.sqrt(2)) -> torch.Tensor:
@@ -118,18 +130,11 @@ def scaled_leaky_relu(x: torch.Tensor, slope: float = 0.2, gain: float = math.sq
     return F.leaky_relu(x, slope) * gain
 
 
-class ScaledLeakyReLU(nn.Module):
+class ScaledLeakyReLU(FunctionModule):
     """Module form of `scaled_leaky_relu`."""
 
     def __init__(self, slope: float = 0.2, gain: float = math.sqrt(2)):
-        super().__init__()
-        self.slope, self.gain = slope, gain
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return scaled_leaky_relu(x, self.slope, self.gain)
-
-    def extra_repr(self) -> str:
-        return f"slope={self.slope:g}, gain={self.gain:.4g}"
+        super().__init__(scaled_leaky_relu, slope=slope, gain=gain)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -157,18 +162,11 @@ def minibatch_stddev(x: torch.Tensor, group_size: int = 4, num_channels: int = 1
     return torch.cat([x, maps], dim=1)
 
 
-class MinibatchStdDev(nn.Module):
+class MinibatchStdDev(FunctionModule):
     """Module form of `minibatch_stddev`."""
 
     def __init__(self, group_size: int = 4, num_channels: int = 1):
-        super().__init__()
-        self.group_size, self.num_channels = group_size, num_channels
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return minibatch_stddev(x, self.group_size, self.num_channels)
-
-    def extra_repr(self) -> str:
-        return f"group_size={self.group_size}, num_channels={self.num_channels}"
+        super().__init__(minibatch_stddev, group_size=group_size, num_channels=num_channels)
 
 
 # ---------------------------------------------------------------------------------------------------
