@@ -6,7 +6,7 @@ order, so the file is complete on its own: run.json is rewritten after it and on
 are written atomically, so a run killed at any moment resumes from its last checkpoint.
 
 Format versions: 1 (0.1.0) stored StyleGAN2's path-length mean in every architecture's checkpoint;
-2 stores only what the architecture's objective uses. Both are read.
+2 (0.2.0) stores only what the architecture's objective uses. Both are read.
 """
 
 from __future__ import annotations
