@@ -136,7 +136,7 @@ class RunDirectoryWriter:
         self.directory, self.record = directory, record
 
     def log(self, entry: dict) -> None:
-        runs.append_log(self.directory, entry)
+        common.append_log(self.directory, entry)
 
     def snapshot(self, grid: torch.Tensor, images_seen: int) -> None:
         runs.save_snapshot(self.directory, grid, images_seen)

@@ -116,7 +116,7 @@ def _train(directory: Path, record: RunRecord, model: SinGAN, reals: list[torch.
 
     def handle(event) -> None:
         if isinstance(event, IterationFinished) and event.losses:
-            runs.append_log(directory, {"scale": event.scale, "iteration": event.iteration, **event.losses})
+            common.append_log(directory, {"scale": event.scale, "iteration": event.iteration, **event.losses})
         on_event(event)
 
     trainer = PyramidTrainer(model, reals, config, handle)

@@ -19,7 +19,7 @@ import torch
 
 import singan
 from singan.errors import RunError
-from singan.files import atomic_write_json
+from singan.files import append_json_line, atomic_write_json
 from singan.tensorfile import TensorFileError, compare_tensors, read_tensors
 
 DEFAULT_ROOT = Path("Output")
@@ -155,6 +155,11 @@ def check_run_tensors(found: dict[str, torch.Tensor], expected: dict[str, torch.
     mismatch = compare_tensors(found, expected)
     if mismatch:
         raise RunError(f"{path}: tensors do not match run.json ({mismatch.describe()})")
+
+
+def append_log(run_dir: Path, entry: dict) -> None:
+    """One entry at the end of the run's log.jsonl."""
+    append_json_line(Path(run_dir) / LOG_FILE, entry)
 
 
 def write_evaluation(run_dir: str | Path, figures: dict) -> Path:

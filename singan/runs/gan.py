@@ -21,7 +21,7 @@ from torch import nn
 from singan.config.gan import GANConfig
 from singan.device import resolve_device
 from singan.errors import ConfigError, RunError
-from singan.files import append_json_line, atomic_write_bytes
+from singan.files import atomic_write_bytes
 from singan.images import encode_png
 from singan.models.latent import StagedGenerator
 from singan.runs.common import (EVALUATION_FILE, LOG_FILE, RECORD_FILE, RecordHeader, RunKind, check_record_format,
@@ -137,10 +137,6 @@ def load_generator(run_dir: str | Path, record: GANRecord, device: torch.device)
     if stage.resolution < config.resolution or stage.alpha < 1:
         generator = StagedGenerator(generator, stage.resolution, stage.alpha)
     return generator.to(device)
-
-
-def append_log(run_dir: Path, entry: dict) -> None:
-    append_json_line(Path(run_dir) / LOG_FILE, entry)
 
 
 def save_snapshot(run_dir: Path, grid: torch.Tensor, images_seen: int) -> Path:

@@ -16,7 +16,7 @@ import torch
 from singan.config.singan import TrainConfig
 from singan.device import resolve_device
 from singan.errors import ConfigError, RunError
-from singan.files import append_json_line, atomic_write_bytes, json_line, read_json_lines
+from singan.files import atomic_write_bytes, json_line, read_json_lines
 from singan.models.singan import PatchCritic, ScaleGenerator, SinGAN, freeze
 from singan.pyramid import Size
 from singan.runs.common import (EVALUATION_FILE, LOG_FILE, RECORD_FILE, RecordHeader, RunKind, check_record_format,
@@ -214,11 +214,6 @@ def load_real(run_dir: Path, record: RunRecord) -> torch.Tensor:
     expected = {"image": torch.empty(1, record.input.channels, *record.planned_sizes[-1])}
     check_run_tensors(tensors, expected, Path(run_dir) / REAL_FILE)
     return tensors["image"]
-
-
-def append_log(run_dir: Path, entry: dict) -> None:
-    """One logged iteration in log.jsonl."""
-    append_json_line(Path(run_dir) / LOG_FILE, entry)
 
 
 def keep_log_scales_below(run_dir: Path, scale: int) -> None:
