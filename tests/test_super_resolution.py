@@ -1,5 +1,7 @@
 """Super-resolution: the step rule, exact output sizes, the training settings, and the files written."""
 
+import math
+
 import imageio.v3 as iio
 import pytest
 import torch
@@ -9,9 +11,10 @@ from hypothesis import strategies as st
 from singan import api
 from singan.config.singan import TrainConfig
 from singan.errors import ConfigError, InputImageError
-from singan.pyramid import plan_for
+from singan.pyramid import plan_for, resize
 from tasks.singan.super_resolution import (
     RECONSTRUCTION_WEIGHT,
+    back_project,
     bicubic,
     check_factor,
     step_sizes,
@@ -47,28 +50,34 @@ def test_factors_outside_the_range_are_refused(factor):
         check_factor(factor)
 
 
-def test_training_settings_are_the_papers():
+def test_training_settings_are_the_original_sr_scripts():
     config = training_config(TrainConfig(), 4, (80, 120))
     assert config.reconstruction_weight == RECONSTRUCTION_WEIGHT == 100
-    assert config.scale_factor == pytest.approx(1 / 4 ** (1 / 6))
     assert config.max_size == 120, "the low-resolution image is never shrunk"
     assert config.iterations == 2000 and config.noise_amplitude == 0.1
+    assert config.redraw_reconstruction_noise and not config.fresh_fake and not config.exact_scale_factor
 
 
-@pytest.mark.parametrize("size", [(80, 120), (46, 62), (120, 80), (321, 481), (23, 40)])
-def test_the_sr_pyramid_steps_by_exactly_the_upsampling_step(size):
+@pytest.mark.parametrize("size, scales, coarsest", [
+    ((42, 62), 5, (18, 27)),  # the original's pyramid for a 62x42 input: factor 0.809
+    ((46, 62), 6, (18, 25)),
+    ((80, 120), 8, (18, 27)),
+    ((120, 80), 8, (27, 18)),
+    ((24, 32), 3, (18, 24)),
+])
+def test_the_sr_pyramid_is_the_originals(size, scales, coarsest):
+    # The original: int(log(18 / short) / log(1 / 4 ** (1/6))) + 2 scales, coarsest short side exactly 18.
     config = training_config(TrainConfig(), 4, size)
     plan = plan_for(*size, config)
-    assert plan.finest == size and plan.scale_factor == pytest.approx(1 / 4 ** (1 / 6))
-    assert 18 <= min(plan.sizes[0]) < 18 * 4 ** (1 / 6)
-    for coarser, finer in zip(plan.sizes, plan.sizes[1:]):
-        assert min(finer) / min(coarser) == pytest.approx(4 ** (1 / 6), abs=1 / min(coarser))
+    assert plan.finest == size and plan.sizes[0] == coarsest
+    assert plan.num_scales == int(math.log(18 / min(size)) / math.log(4 ** (-1 / 6))) + 2 == scales
+    assert plan.scale_factor == pytest.approx((18 / min(size)) ** (1 / (scales - 1)))
 
 
 @pytest.mark.parametrize("factor", [1.0, 1.1, 1.25])
 def test_factors_below_one_step_train_with_one_step(factor):
     config = training_config(TrainConfig(), factor, (80, 120)).validate()
-    assert config.scale_factor == pytest.approx(2 ** (-1 / 3))
+    assert config == training_config(TrainConfig(), 2, (80, 120)), "the same pyramid as steps of 2 ** (1/3)"
 
 
 def test_a_factor_of_one_refines_at_the_same_size(loaded_run):
@@ -77,9 +86,8 @@ def test_a_factor_of_one_refines_at_the_same_size(loaded_run):
 
 
 def test_an_image_too_small_for_sr():
-    config = training_config(TrainConfig(), 4, (20, 30))
-    with pytest.raises(InputImageError, match="short side must be at least 23 px"):
-        plan_for(20, 30, config)
+    with pytest.raises(InputImageError, match="must be at least 23 px"):
+        training_config(TrainConfig(), 4, (22, 30))
 
 
 @pytest.mark.parametrize("factor", [2, 4, 8])
@@ -119,8 +127,8 @@ def test_sr_trains_a_run_for_an_image_then_reuses_it(tmp_path):
     assert iio.imread(singan).shape == iio.imread(plain).shape == (48, 64, 3)
     run = api.load_run(run_dir, device="cpu")
     assert run.record.train_config.reconstruction_weight == 100
-    # one step (x1.26) below 24 px is 19.05 px: at least the original's 18, and no more steps fit
-    assert run.model.sizes == [(20, 26), (24, 32)]
+    # one whole step (x1.26) fits between 18 and 24 px: the original trains one scale more, from 18 px
+    assert run.model.sizes == [(18, 24), (21, 28), (24, 32)]
 
     events.clear()
     again, _ = api.super_resolve_run(image, 2, config, out=tmp_path / "runs", device="cpu", output=tmp_path / "again",
@@ -152,3 +160,34 @@ def test_any_factor_reaches_exactly_its_size_in_growing_steps(factor, height, wi
     assert sizes[-1] == (round(height * factor), round(width * factor))
     for earlier, later in zip([(height, width)] + sizes, sizes):
         assert later[0] >= earlier[0] and later[1] >= earlier[1]
+
+
+def test_back_projection_makes_the_result_agree_with_the_input_when_shrunk(loaded_run):
+    model = loaded_run.model
+    low = model.reconstruct()
+    plain = super_resolve(model, low, 4, seed=1)
+    projected = super_resolve(model, low, 4, seed=1, back_projection=2)
+    assert projected.shape == plain.shape and projected.min() >= -1 and projected.max() <= 1
+    assert torch.equal(super_resolve(model, low, 4, seed=1, back_projection=0), plain)
+
+    def disagreement(high):
+        return float((resize(high, tuple(low.shape[-2:])) - low).abs().mean())
+
+    assert disagreement(projected) < 0.5 * disagreement(plain)
+    # the detail above the input's band is kept: not the bicubic upscale
+    assert (projected - bicubic(low, 4)).abs().mean() > 0.01
+
+
+def test_back_project_converges_to_consistency():
+    low = torch.rand(1, 3, 12, 16) * 2 - 1
+    estimate = torch.rand(1, 3, 24, 32) * 2 - 1
+    errors = [float((resize(back_project(estimate, low, rounds), (12, 16)) - low).abs().mean()) for rounds in (0, 1, 3)]
+    assert errors[0] > errors[1] > errors[2]
+
+
+@pytest.mark.parametrize("rounds", [-1, 11, 1.5])
+def test_back_projection_rounds_outside_the_range_are_refused(rounds, tmp_path):
+    image = write_image(tmp_path / "low.png", synthetic_image(24, 32))
+    with pytest.raises(ConfigError, match="--back-projection must be a whole number from 0 to 10"):
+        api.super_resolve_run(image, 2, TINY, out=tmp_path / "runs", device="cpu", back_projection=rounds)
+    assert not (tmp_path / "runs").exists()

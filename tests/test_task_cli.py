@@ -72,6 +72,12 @@ def test_sr_on_an_image_and_on_a_run(tmp_path):
     result = invoke("sr", run_dir, "--factor", 4, "--output", tmp_path / "x4", "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert iio.imread(tmp_path / "x4" / "low_x4.png").shape == (96, 128, 3)
+    result = invoke("sr", run_dir, "--factor", 4, "--output", tmp_path / "x4", "--back-projection", 2)
+    assert result.exit_code == 0, result.output
+    assert iio.imread(tmp_path / "x4" / "low_x4_backprojected.png").shape == (96, 128, 3)
+    result = invoke("sr", run_dir, "--factor", 4, "--output", tmp_path / "x4", "--back-projection", 11)
+    assert result.exit_code != 0 and "--back-projection must be a whole number" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_train_with_noise_padding(tmp_path, image_file):

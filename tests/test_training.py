@@ -37,7 +37,7 @@ def test_every_generator_step_gets_an_adversarial_gradient_from_a_fresh_fake():
     # Without the reconstruction term, the generator's gradient is the adversarial term alone.
     trainer = scale_zero_trainer(TrainConfig(reconstruction_weight=0.0, seed=0))
     noise = draw_noise(trainer.rng, 1, trainer.size)
-    noisy, previous, _ = trainer.critic_step(noise)
+    noisy, previous, _, _ = trainer.critic_step(noise)
     gradients = []
     for _ in range(3):
         trainer.generator_step(noisy, previous)
@@ -50,10 +50,52 @@ def test_every_generator_step_gets_an_adversarial_gradient_from_a_fresh_fake():
     assert not torch.equal(gradients[1], gradients[2])
 
 
+def test_the_originals_schedule_reuses_the_last_critic_steps_fake_for_every_generator_step():
+    # fresh_fake=False: the fake of the last critic step, with its graph, gives one adversarial gradient that
+    # every generator step applies; the reconstruction term is still recomputed with the current weights.
+    trainer = scale_zero_trainer(TrainConfig(reconstruction_weight=0.0, fresh_fake=False, seed=0))
+    forwards = []
+    handle = trainer.generator.register_forward_hook(lambda module, inputs, output: forwards.append(output))
+    steps = []
+    original_step = trainer.generator_optimizer.step
+
+    def record_gradient(*args, **kwargs):
+        steps.append(torch.cat([parameter.grad.flatten() for parameter in trainer.generator.parameters()]))
+        return original_step(*args, **kwargs)
+
+    trainer.generator_optimizer.step = record_gradient
+    try:
+        losses = trainer.iteration()
+    finally:
+        handle.remove()
+    assert len(forwards) == 3, "one forward per critic step and none in the generator steps without alpha"
+    assert forwards[-1].requires_grad and not forwards[0].requires_grad
+    assert len(steps) == 3 and steps[0].abs().sum() > 0
+    assert torch.equal(steps[0], steps[1]) and torch.equal(steps[1], steps[2])
+    assert set(losses) == {"critic", "gradient_penalty", "adversarial"}
+
+
+def test_redrawn_reconstruction_noise_keeps_the_last_draw():
+    # The original draws z_rec anew at every iteration of the coarsest scale and keeps the last one; the
+    # paper's z_rec (the default) is drawn once.
+    for redraw in (False, True):
+        trainer = scale_zero_trainer(TrainConfig(redraw_reconstruction_noise=redraw, seed=0))
+        first = trainer.model.reconstruction_noise.clone()
+        inputs = []
+        for _ in range(3):
+            trainer.iteration()
+            inputs.append(trainer.reconstruction_input.clone())
+        last = trainer.model.reconstruction_noise
+        assert torch.equal(first, last) != redraw
+        assert torch.equal(inputs[0], inputs[1]) != redraw
+        # what the generator was last trained to reconstruct from is what the model keeps
+        assert torch.equal(inputs[-1], (last * trainer.noise_amplitude).expand_as(inputs[-1]))
+
+
 def test_generator_step_does_not_train_the_critic():
     trainer = scale_zero_trainer(TrainConfig(seed=0))
     noise = draw_noise(trainer.rng, 1, trainer.size)
-    noisy, previous, _ = trainer.critic_step(noise)
+    noisy, previous, _, _ = trainer.critic_step(noise)
     before = [parameter.clone() for parameter in trainer.critic.parameters()]
     trainer.critic.zero_grad(set_to_none=True)
     trainer.generator_step(noisy, previous)
@@ -70,7 +112,7 @@ def test_losses_fall_on_a_fixed_batch():
     noise = draw_noise(trainer.rng, 1, trainer.size)
     critic = []
     for _ in range(30):
-        noisy, previous, losses = trainer.critic_step(noise)
+        noisy, previous, _, losses = trainer.critic_step(noise)
         critic.append(float(losses["critic"]))
     generator = [trainer.generator_step(noisy, previous) for _ in range(30)]
     assert critic[-1] < critic[0] - 1 and max(critic[-5:]) < min(critic[:5])

@@ -187,14 +187,18 @@ def _existing_mask(picture_path: str | Path, mask_path: str | Path | None) -> Pa
 def super_resolve_run(source: str | Path, factor: float, config: TrainConfig | None = None, *,
                       settings: dict | None = None, out: str | Path | None = None, name: str | None = None,
                       device: str = "auto", force: bool = False, seed: int = 0, output: str | Path | None = None,
-                      on_event: EventHandler = ignore) -> list[Path]:
+                      back_projection: int = 0, on_event: EventHandler = ignore) -> list[Path]:
     """Upscale by `factor`; returns [the SinGAN upscale, the bicubic upscale].
+
+    `back_projection` rounds after each step (0, the paper's: none) keep the result consistent with the
+    input; that upscale is written as <image>_x<factor>_backprojected.png.
 
     `source` is a trained run, or an image: then a run with the super-resolution settings on top of
     `config` (and `settings`, field -> value, on top of those) is trained, or reused, or resumed, in
     <out>/<name or image name + "_sr">.
     """
     super_resolution.check_factor(factor)
+    super_resolution.check_rounds(back_projection)
     if common.is_run_directory(source):
         run = load_run(source, device)
         if not super_resolution.is_super_resolution_run(run.record.train_config):
@@ -211,8 +215,8 @@ def super_resolve_run(source: str | Path, factor: float, config: TrainConfig | N
     low = runs.load_real(run.directory, run.record).to(run.device)
     folder = Path(output) if output is not None else run.directory / "sr"
     stem = f"{Path(run.record.input.path).stem}_x{factor:g}"
-    written = [folder / f"{stem}.png", folder / f"{stem}_bicubic.png"]
-    save_image(written[0], super_resolution.super_resolve(run.model, low, factor, seed))
+    written = [folder / f"{stem}{'_backprojected' if back_projection else ''}.png", folder / f"{stem}_bicubic.png"]
+    save_image(written[0], super_resolution.super_resolve(run.model, low, factor, seed, back_projection))
     save_image(written[1], super_resolution.bicubic(low, factor))
     return written
 

@@ -40,6 +40,12 @@ class TrainConfig(Settings):
                                        "(0: --iterations, as every other scale)")
     exact_scale_factor: bool = setting(False, "keep --scale-factor as given (the coarsest short side is then at "
                                                "least --min-size) instead of recomputing it to fit exactly")
+    redraw_reconstruction_noise: bool = setting(
+        False, "draw the coarsest scale's reconstruction noise anew at every iteration and keep the last draw "
+               "(the original code; the paper fixes it once)")
+    fresh_fake: bool = setting(True, "recompute the fake at every generator step (false: the original's one fake "
+                                     "from the last critic step, its adversarial gradient used by every "
+                                     "generator step)")
     noise_padding: bool = setting(False, "draw noise over the generator's padded border too (the variant the "
                                           "original trains for animation)")
     seed: int | None = setting(None, "random seed (default: a random one, recorded in run.json)")
@@ -84,7 +90,7 @@ def _problems(config: TrainConfig) -> list[str]:
             "crop_size", f"0 (off) or at least {SMALLEST_SCALE} px")
     require(integer(config.crop_iterations) and config.crop_iterations >= 0, "crop_iterations",
             "0 (as --iterations) or a positive integer")
-    for name in ("noise_padding", "exact_scale_factor"):
+    for name in ("noise_padding", "exact_scale_factor", "fresh_fake", "redraw_reconstruction_noise"):
         require(isinstance(getattr(config, name), bool), name, "true or false")
     if config.seed is not None:
         require(integer(config.seed) and 0 <= config.seed < SEED_LIMIT, "seed", "an integer in [0, 2**63)")

@@ -58,6 +58,28 @@ def _generator_input(noisy: torch.Tensor, previous: torch.Tensor,
     return window.crop(noisy, PADDING), window.crop(previous)
 
 
+@dataclass(frozen=True)
+class AdversarialGradient:
+    """The adversarial loss of one fake and its gradient for every generator parameter.
+
+    The original takes its generator steps on the fake of the last critic step, backpropagating through
+    that one forward pass again at every step (torch <= 1.4 allowed it after the weights had changed in
+    place). Computing the gradient once and adding it at every step is that update without the stale graph;
+    it differs only by the few weight changes of the steps in between, which the original's backward saw.
+    """
+
+    loss: torch.Tensor
+    gradients: tuple[torch.Tensor, ...]
+
+    @classmethod
+    def of(cls, loss: torch.Tensor, generator: ScaleGenerator) -> AdversarialGradient:
+        return cls(loss.detach(), torch.autograd.grad(loss, list(generator.parameters())))
+
+    def add_to(self, generator: ScaleGenerator) -> None:
+        for parameter, gradient in zip(generator.parameters(), self.gradients):
+            parameter.grad = gradient.clone() if parameter.grad is None else parameter.grad + gradient
+
+
 @dataclass
 class ScaleResult:
     scale: int
@@ -109,58 +131,84 @@ class ScaleTrainer:
         noises = [self.model.draw_noise(self.rng, scale, size) for scale, size in enumerate(self.model.sizes)]
         return self._coarser_image(noises)
 
-    def critic_step(self, noise: torch.Tensor,
-                    window: Window | None = None) -> tuple[torch.Tensor, torch.Tensor, dict]:
-        """One WGAN-GP update of the critic on a fresh coarser sample; returns the generator's input.
+    def critic_step(self, noise: torch.Tensor, window: Window | None = None,
+                    keep_fake: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
+        """One WGAN-GP update of the critic on a fresh coarser sample; returns the generator's inputs and
+        the fake, with its graph when `keep_fake` (the original's generator steps train on it).
 
         With a `window`, the critic sees that part of the real and generated images only.
         """
         previous = self.random_previous()
         noisy, previous = _generator_input(add_noise(previous, noise, self.noise_amplitude), previous, window)
         real = self.real if window is None else window.crop(self.real)
-        with torch.no_grad():
+        with torch.set_grad_enabled(keep_fake):
             fake = self.generator(noisy, previous)
         real_scores = self.critic(real)
-        fake_scores = self.critic(fake)
-        penalty = wasserstein.gradient_penalty(self.critic, between(real, fake, self.rng), per_pixel=True)
+        fake_scores = self.critic(fake.detach())
+        penalty = wasserstein.gradient_penalty(self.critic, between(real, fake.detach(), self.rng), per_pixel=True)
         loss = wasserstein.critic_loss(real_scores, fake_scores) + self.config.gradient_penalty_weight * penalty
         self.critic_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.critic_optimizer.step()
-        return noisy, previous, {"critic": loss.detach(), "gradient_penalty": penalty.detach()}
+        return noisy, previous, fake, {"critic": loss.detach(), "gradient_penalty": penalty.detach()}
 
-    def generator_step(self, noisy: torch.Tensor, previous: torch.Tensor, window: Window | None = None) -> dict:
-        """One generator update; the fake is recomputed with the current weights at every step.
+    def generator_step(self, noisy: torch.Tensor, previous: torch.Tensor, window: Window | None = None,
+                       adversarial_gradient: AdversarialGradient | None = None) -> dict:
+        """One generator update.
 
-        `noisy` and `previous` come from `critic_step`; `window` limits the reconstruction loss to it too.
+        By default the fake is recomputed from `noisy` and `previous` (from `critic_step`) with the current
+        weights. With `adversarial_gradient` (the original's schedule) the adversarial part of the update is
+        that fixed gradient of the last critic step's fake instead. `window` limits the reconstruction loss.
         """
-        fake = self.generator(noisy, previous)
-        # The critic's weights get no gradient here; it only passes the gradient on to the fake.
-        self.critic.requires_grad_(False)
-        adversarial = wasserstein.generator_loss(self.critic(fake))
-        self.critic.requires_grad_(True)
-        loss = adversarial
+        if adversarial_gradient is None:
+            adversarial = self._adversarial_loss(self.generator(noisy, previous))
+            loss = adversarial
+        else:
+            adversarial, loss = adversarial_gradient.loss, None
         losses = {"adversarial": adversarial.detach()}
         if self.config.reconstruction_weight > 0:
             inputs = _generator_input(self.reconstruction_input, self.reconstruction_previous, window)
             real = self.real if window is None else window.crop(self.real)
             reconstruction = reconstruction_loss(self.generator(*inputs), real)
-            loss = loss + self.config.reconstruction_weight * reconstruction
+            weighted = self.config.reconstruction_weight * reconstruction
+            loss = weighted if loss is None else loss + weighted
             losses["reconstruction"] = reconstruction.detach()
         self.generator_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if loss is not None:
+            loss.backward()
+        if adversarial_gradient is not None:
+            adversarial_gradient.add_to(self.generator)
         self.generator_optimizer.step()
         return losses
 
+    def _adversarial_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        # The critic's weights get no gradient here; it only passes the gradient on to the fake.
+        self.critic.requires_grad_(False)
+        adversarial = wasserstein.generator_loss(self.critic(fake))
+        self.critic.requires_grad_(True)
+        return adversarial
+
     def iteration(self) -> dict:
         """Critic steps then generator steps; one noise map per iteration, as the original."""
+        if self.scale == 0 and self.config.redraw_reconstruction_noise:
+            self._redraw_reconstruction_noise()
         noise = self.model.draw_noise(self.rng, self.scale, self.size)
         window = random_window(self.size, self.config.crop_size, self.rng)
-        for _ in range(self.config.critic_steps):
-            noisy, previous, critic_losses = self.critic_step(noise, window)
+        reuse = not self.config.fresh_fake
+        for step in range(self.config.critic_steps):
+            keep = reuse and step == self.config.critic_steps - 1
+            noisy, previous, fake, critic_losses = self.critic_step(noise, window, keep_fake=keep)
+        gradient = AdversarialGradient.of(self._adversarial_loss(fake), self.generator) if reuse else None
         for _ in range(self.config.generator_steps):
-            generator_losses = self.generator_step(noisy, previous, window)
+            generator_losses = self.generator_step(noisy, previous, window, gradient)
         return {**critic_losses, **generator_losses}
+
+    def _redraw_reconstruction_noise(self) -> None:
+        """The original's coarsest scale: a new z_rec every iteration, the last one kept. The generator then
+        learns to reproduce the image from any noise, so its samples stay close to the reconstruction."""
+        self.model.reconstruction_noise = self.model.draw_noise(self.rng, 0, self.size)
+        self.reconstruction_input = add_noise(self.reconstruction_previous, self.model.reconstruction_noise,
+                                              self.noise_amplitude)
 
     def decay_learning_rate(self) -> None:
         for optimizer in (self.generator_optimizer, self.critic_optimizer):

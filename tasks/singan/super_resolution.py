@@ -1,7 +1,9 @@
 """Super-resolution: upsample step by step, each step refined by the finest generator (SinGAN section 4).
 
-A run made for it is trained on the low-resolution image with a heavier reconstruction weight and a
-pyramid factor equal to one upsampling step, so the finest generator learns exactly the step it repeats.
+A run made for it is trained on the low-resolution image with the original SR.py's settings: a heavier
+reconstruction weight (100), a pyramid of steps of about the upsampling step down to 18 px, and the
+original's coarsest-scale reconstruction noise, redrawn at every iteration, which makes the model's samples
+stay near the image, so the finest generator is trained on inputs like the ones super-resolution feeds it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import math
 import torch
 
 from singan.config.singan import TrainConfig
-from singan.errors import ConfigError
+from singan.errors import ConfigError, InputImageError
 from singan.models.singan import SinGAN
 from singan.pyramid import Size, resize, upsample
 from singan.seeds import output_generator
@@ -20,6 +22,7 @@ RECONSTRUCTION_WEIGHT = 100.0  # alpha for super-resolution runs (10 for the oth
 MIN_SIZE = 18  # the original's smallest coarsest short side for super-resolution runs
 NOMINAL_STEP = 2 ** (1 / 3)  # about 1.26: three steps per doubling, six for x4
 MAX_FACTOR = 16
+MAX_BACK_PROJECTION = 10
 
 
 def check_factor(factor: float) -> None:
@@ -35,14 +38,31 @@ def upsampling_steps(factor: float) -> tuple[int, float]:
 
 
 def training_config(base: TrainConfig, factor: float, size: Size) -> TrainConfig:
-    """The super-resolution settings on top of `base` for a low-resolution image of `size` (h, w): alpha
-    100, no shrinking, and a pyramid whose factor is exactly one upsampling step (the coarsest short
-    side at least 18 px, as the original's), so the finest generator learns the step it repeats.
+    """The original SR.py's settings on top of `base` for a low-resolution image of `size` (h, w): alpha
+    100, no shrinking, its pyramid, its coarsest-scale reconstruction noise redrawn at every iteration and
+    its generator steps on the last critic step's fake (see `original_pyramid_factor` and the README).
     Factors below one nominal step (1.26) train with that step: a pyramid needs steps to learn from."""
     _, step = upsampling_steps(factor)
     step = max(step, NOMINAL_STEP)
-    return base.replace(reconstruction_weight=RECONSTRUCTION_WEIGHT, scale_factor=1 / step, min_size=MIN_SIZE,
-                        exact_scale_factor=True, max_size=max(size))
+    return base.replace(reconstruction_weight=RECONSTRUCTION_WEIGHT, min_size=MIN_SIZE, max_size=max(size),
+                        scale_factor=original_pyramid_factor(min(size), step), exact_scale_factor=False,
+                        redraw_reconstruction_noise=True, fresh_fake=False)
+
+
+def original_pyramid_factor(short_side: int, step: float) -> float:
+    """The nominal factor for which the usual pyramid rule builds the original's SR pyramid.
+
+    The original counts the whole upsampling steps that fit between 18 px and the short side, trains one
+    scale more than that, and recomputes the factor so that the coarsest short side is exactly 18 px
+    (62x42 px at x4: 5 scales, factor 0.809 rather than 0.794). The usual rule trains
+    ceil(log(18 / short) / log(factor)) + 2 scales, so a factor of (18 / short) ** (1 / steps) gives that.
+    """
+    smallest = math.ceil(MIN_SIZE * step)
+    if short_side < smallest:
+        raise InputImageError(f"the image's short side ({short_side} px) is too small for super-resolution: it "
+                              f"must be at least {smallest} px (one x{step:.2f} step above {MIN_SIZE} px)")
+    steps = math.floor(math.log(short_side / MIN_SIZE) / math.log(step) + 1e-9)
+    return (MIN_SIZE / short_side) ** (1 / steps)
 
 
 def is_super_resolution_run(config: TrainConfig) -> bool:
@@ -61,15 +81,42 @@ def step_sizes(size: Size, factor: float) -> list[Size]:
 
 
 @torch.no_grad()
-def super_resolve(model: SinGAN, image: torch.Tensor, factor: float, seed: int = 0) -> torch.Tensor:
-    """`image` [1, C, h, w] upsampled by `factor`: each step bicubic, then the finest generator with fresh noise."""
+def super_resolve(model: SinGAN, image: torch.Tensor, factor: float, seed: int = 0,
+                  back_projection: int = 0) -> torch.Tensor:
+    """`image` [1, C, h, w] upsampled by `factor`: each step bicubic, then the finest generator with fresh noise.
+
+    `back_projection` rounds after every step (0: none, as the paper) pull the result towards agreeing with
+    `image` when shrunk back (see `back_project`)."""
+    check_rounds(back_projection)
     sizes = step_sizes(tuple(image.shape[-2:]), factor)
     finest = model.num_scales - 1
     rng = output_generator(seed)
     noises = [model.draw_noise(rng, finest, size) for size in sizes]
-    generators = [model.generators[finest]] * len(sizes)
-    amplitudes = [model.noise_amplitudes[finest]] * len(sizes)
-    return model.cascade(generators, amplitudes, noises, sizes, image=upsample(image, sizes[0]))
+    generator, amplitude = model.generators[finest], model.noise_amplitudes[finest]
+    if not back_projection:
+        return model.cascade([generator] * len(sizes), [amplitude] * len(sizes), noises, sizes,
+                             image=upsample(image, sizes[0]))
+    current = image
+    for noise, size in zip(noises, sizes):
+        current = model.cascade([generator], [amplitude], [noise], [size], image=upsample(current, size))
+        current = back_project(current, image, back_projection)
+    return current
+
+
+def check_rounds(rounds: int) -> None:
+    if not (isinstance(rounds, int) and 0 <= rounds <= MAX_BACK_PROJECTION):
+        raise ConfigError(f"--back-projection must be a whole number from 0 to {MAX_BACK_PROJECTION} (got {rounds})")
+
+
+def back_project(estimate: torch.Tensor, low: torch.Tensor, rounds: int) -> torch.Tensor:
+    """Iterative back-projection (Irani and Peleg): add the upsampled difference between `low` and the
+    estimate shrunk to its size, `rounds` times. The result, shrunk the way the benchmark's inputs were
+    made (bicubic, antialiased), comes back close to `low`; the generator's detail above that band stays.
+    It undoes the drift a repeated step accumulates (shapes that grow from step to step)."""
+    size, low_size = tuple(estimate.shape[-2:]), tuple(low.shape[-2:])
+    for _ in range(rounds):
+        estimate = (estimate + resize(low - resize(estimate, low_size), size)).clamp(-1, 1)
+    return estimate
 
 
 def bicubic(image: torch.Tensor, factor: float) -> torch.Tensor:
