@@ -17,6 +17,10 @@ class RunError(SinGANError):
     """A run directory that is missing, incomplete, corrupt, or from a newer format."""
 
 
+class OutputError(SinGANError):
+    """A place we were asked to write to that cannot take the file (a file where a folder must be)."""
+
+
 class DeviceError(SinGANError):
     """A device that was asked for but is not available."""
 

@@ -218,8 +218,11 @@ def test_resume_with_new_settings_is_refused(cli_run, image_file):
                        "--resume", "--iterations")
 
 
-def test_resume_of_a_missing_run(tmp_path, image_file):
-    assert_clean_error(invoke("train", image_file, "--out", tmp_path, "--resume"), "no such run directory")
+def test_resume_of_a_missing_run_starts_it_with_the_settings_given(tmp_path, image_file):
+    result = invoke("train", image_file, "--out", tmp_path, "--resume", "--device", "cpu", *TINY_FLAGS)
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / Path(image_file).stem / "run.json").read_text())
+    assert record["complete"] and record["config"]["iterations"] == 4
 
 
 def test_resume_through_the_cli(cli_run, image_file):

@@ -12,8 +12,8 @@ SOURCES = sorted((ROOT / "singan").rglob("*.py")) + sorted((ROOT / "tasks").rglo
 # Layers from the bottom up: a module may import its own layer and the ones below it.
 LAYERS = [
     ("base", ["singan", "singan.errors", "singan.files", "singan.device", "singan.seeds", "singan.ranges",
-              "singan.events", "singan.images", "singan.tensorfile", "singan.pyramid", "singan.config",
-              "singan.metrics"]),
+              "singan.events", "singan.images", "singan.memory", "singan.tensorfile", "singan.pyramid",
+              "singan.config", "singan.metrics"]),
     ("nn", ["singan.nn"]),
     ("models", ["singan.models"]),
     ("losses and data", ["singan.losses", "singan.data"]),

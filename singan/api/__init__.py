@@ -8,11 +8,12 @@ from pathlib import Path
 
 from singan.api import gan
 from singan.api import singan as _singan
-from singan.api.singan import load_run, run_summary, train_run
+from singan.api.singan import has_run, load_run, run_summary, train_run
 from singan.api.singan_tasks import (animate_run, blend_run, edit_run, evaluate_run, harmonize_run, paint_run,
                                      retarget_run, sample_run, super_resolve_run)
 from singan.runs import Run, open_run
 from singan.runs.common import DEFAULT_ROOT, find_run
+from singan.runs.directory import check_resume_or_force
 from singan.runs.singan import SinGANRun, resume_command, run_directory
 
 # How `describe_run` summarises a run of each family.
@@ -25,6 +26,7 @@ def describe_run(directory: str | Path) -> tuple[str, dict]:
     return run.family, _SUMMARIES[run.family](directory, run.record)
 
 
-__all__ = ["DEFAULT_ROOT", "Run", "SinGANRun", "animate_run", "blend_run", "describe_run", "edit_run",
-           "evaluate_run", "find_run", "gan", "harmonize_run", "load_run", "open_run", "paint_run", "resume_command",
-           "retarget_run", "run_directory", "run_summary", "sample_run", "super_resolve_run", "train_run"]
+__all__ = ["DEFAULT_ROOT", "Run", "SinGANRun", "animate_run", "blend_run", "check_resume_or_force", "describe_run",
+           "edit_run", "evaluate_run", "find_run", "gan", "harmonize_run", "has_run", "load_run", "open_run",
+           "paint_run", "resume_command", "retarget_run", "run_directory", "run_summary", "sample_run",
+           "super_resolve_run", "train_run"]

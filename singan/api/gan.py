@@ -13,19 +13,21 @@ from singan.data.imagefolder import ImageFolderData, load_image_folder
 from singan.device import describe_device, resolve_device
 from singan.errors import ConfigError, RunError
 from singan.events import EventHandler, GANTrainingStarted, Notice, ignore
-from singan.files import atomic_write_json
-from singan.images import check_video, image_grid, save_image, save_seed_images, save_video
+from singan.files import atomic_write_json, check_folder, describe_os_error
+from singan.images import DEFAULT_MAX_PIXELS, check_video, image_grid, save_image, save_seed_images, save_video
 from singan.metrics.inception import load_inception
 from singan.runs import common, open_run
 from singan.runs import gan as runs
+from singan.runs.directory import (check_resume_or_force, create_run, finish_interrupted_replacements, holds_run,
+                                   prepare_for_writing)
 from singan.runs.gan import GANRecord, GANRun, run_directory
 from singan.seeds import check_seeds, resolve_seed
 from singan.training import distributed
-from singan.training.architectures import checked
+from singan.training.architectures import check_training_fits, checked
 from singan.training.gan import GANTrainer
 from singan.training.session import TrainingSession
 from tasks.gan.evaluate import GANEvaluation, evaluate_generator
-from tasks.gan.generate import generated_images
+from tasks.gan.generate import check_images_fit, generated_images
 from tasks.gan.interpolate import interpolation_frames
 from tasks.gan.mix import style_mixing_grid
 
@@ -40,42 +42,66 @@ MIX_RECORD = "mix.json"
 def train_gan(data: str | Path, config: GANConfig | None = None, *, out: str | Path | None = None,
               name: str | None = None, device: str = "auto", resume: bool = False, force: bool = False,
               strict: bool = False, changes: dict | None = None, on_event: EventHandler = ignore,
-              on_loading=None) -> Path:
+              on_loading=None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Path:
     """Train a GAN on a folder of images, or with `resume` continue the run in `out`/`name`; returns its directory.
 
     On resume the run's own settings apply; `changes` may extend `kimg` or change the reporting intervals.
     Under torchrun every process calls this; only the first one writes.
     """
+    check_resume_or_force(resume, force)
     config = checked(config or GANConfig())
     torch_device = resolve_device(distributed.local_device_name(device))
     world = distributed.start(torch_device.type)
     try:
         directory = run_directory(data, config, out, name)
+        if resume and not _writable_run(directory, world):
+            # Nothing to continue (no run yet, or one killed before its first files were complete): start it.
+            if world.main:
+                on_event(Notice(f"nothing to resume in {directory}: starting the run"))
+            resume = False
         if resume:
             record = _resumed_record(directory, changes or {})
             config = record.gan_config
         else:
             # Every process must train with the main one's seed: the data order is drawn from it.
             config = config.replace(seed=distributed.shared_integer(resolve_seed(config.seed), world, torch_device))
-        images = _load_data(data, config, strict, on_loading)
+        check_training_fits(config, world.size, torch_device)  # before the data and the networks are loaded
+        images = _load_data(data, config, strict, on_loading, max_pixels)
         if resume:
             _check_same_data(directory, record, images)
         else:
             config = checked(config.replace(image_channels=images.channels))
             record = _new_run(directory, data, images, config, torch_device, world, force)
-        _train(directory, record, images, config, torch_device, world, on_event)
+        try:
+            _train(directory, record, images, config, torch_device, world, on_event)
+        except OSError as error:
+            raise RunError(f"{describe_os_error(error)}; training stopped: continue from the last checkpoint "
+                           f"({record.images_seen} images) with --resume") from None
     finally:
         distributed.stop(world)
     return directory
 
 
-def _load_data(data: str | Path, config: GANConfig, strict: bool, on_loading) -> ImageFolderData:
-    return load_image_folder(data, config.resolution, square=config.square, strict=strict, on_progress=on_loading)
+def _writable_run(directory: Path, world: distributed.World) -> bool:
+    """Whether `directory` holds a GAN run, once the main process has finished an interrupted replacement
+    and cleaned its leftovers."""
+    if world.main:
+        finish_interrupted_replacements(directory, runs.KIND)
+        if holds_run(directory, runs.KIND):
+            prepare_for_writing(directory, runs.KIND)
+    distributed.barrier(world)
+    return holds_run(directory, runs.KIND)
+
+
+def _load_data(data: str | Path, config: GANConfig, strict: bool, on_loading, max_pixels: int) -> ImageFolderData:
+    return load_image_folder(data, config.resolution, square=config.square, strict=strict, on_progress=on_loading,
+                             max_pixels=max_pixels)
 
 
 def _resumed_record(directory: Path, changes: dict) -> GANRecord:
     record = open_run(directory, "gan").record
-    runs.load_checkpoint(directory)  # a missing or corrupt checkpoint fails here, before any work
+    if record.images_seen:  # a run killed before its first checkpoint starts again from the beginning
+        runs.load_checkpoint(directory)  # a missing or corrupt checkpoint fails here, before any work
     fixed = sorted(key for key, value in changes.items()
                    if value is not None and key not in RESUMABLE_CHANGES and record.config.get(key) != value)
     if fixed:
@@ -102,8 +128,7 @@ def _new_run(directory: Path, data: str | Path, images: ImageFolderData, config:
                              "channels": images.channels},
                        device=describe_device(device), processes=world.size, seed=config.seed)
     if world.main:
-        common.prepare_run_directory(directory, force, runs.KIND)
-        common.write_record(directory, record)
+        create_run(directory, force, runs.KIND, lambda folder: common.write_record(folder, record))
     distributed.barrier(world)
     return record
 
@@ -112,7 +137,7 @@ def _train(directory: Path, record: GANRecord, images: ImageFolderData, config: 
            world: distributed.World, on_event: EventHandler) -> None:
     trainer = GANTrainer(config, images, device, world)
     if record.images_seen:
-        trainer.restore(*runs.load_checkpoint(directory))
+        _restore(trainer, directory)
     if world.main:
         for path, reason in images.skipped[:5]:
             on_event(Notice(f"skipped {path}: {reason}"))
@@ -126,6 +151,17 @@ def _train(directory: Path, record: GANRecord, images: ImageFolderData, config: 
     writer = RunDirectoryWriter(directory, record) if world.main else None
     TrainingSession(trainer, record.total_images, writer, seconds=record.seconds,
                     handle=on_event if world.main else ignore).run()
+
+
+def _restore(trainer: GANTrainer, directory: Path) -> None:
+    """The trainer as the checkpoint left it; tensors that do not fit the run's networks are a RunError."""
+    tensors, state = runs.load_checkpoint(directory)
+    try:
+        trainer.restore(tensors, state)
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as error:
+        detail = " ".join(str(error).split())[:300] or type(error).__name__
+        raise RunError(f"{directory / runs.CHECKPOINT_FILE}: corrupt checkpoint (it does not fit the run's "
+                       f"networks: {detail})") from None
 
 
 class RunDirectoryWriter:
@@ -179,8 +215,11 @@ def generate_images(generator: nn.Module, seeds: list[int], out: str | Path, *, 
                     truncation_cutoff: int | None = None, grid: bool = False,
                     noise_seed: int | None = None) -> list[Path]:
     """Write <out>/seed0007.png per seed, and <out>/grid.png of them all when `grid`; returns the paths."""
+    check_folder(out)
     if noise_seed is not None:
         check_seeds([noise_seed], "--noise-seed")
+    if grid:  # the images are kept, joined and tiled: three copies at once
+        check_images_fit(generator, len(seeds), 3, f"--grid of {len(seeds)} images", "give fewer --seeds")
     kept = []  # the images of the grid; without one, each image is written and dropped
 
     def images():
@@ -210,6 +249,7 @@ def interpolate_video(generator: nn.Module, seeds: list[int], out: str | Path, *
 
     `mp4` None writes the MP4 when possible; True makes a missing imageio-ffmpeg an error, False skips it.
     """
+    check_folder(out)
     check_video(fps, mp4)
     images = interpolation_frames(generator, seeds, frames, space=space, truncation=truncation,
                                   noise_seed=noise_seed)
@@ -225,6 +265,7 @@ def mix_run(run: GANRun, rows: list[int], columns: list[int], layers: str, *, tr
 def mix_images(generator: nn.Module, rows: list[int], columns: list[int], layers, out: str | Path, *,
                truncation: float = 1.0, noise_seed: int = 0) -> Path:
     """Write <out>/mix.png, the style-mixing grid, and <out>/mix.json (seeds, layers); returns mix.png."""
+    check_folder(out)
     with torch.no_grad():
         grid, record = style_mixing_grid(generator, rows, columns, layers, truncation=truncation,
                                          noise_seed=noise_seed)
@@ -234,13 +275,13 @@ def mix_images(generator: nn.Module, rows: list[int], columns: list[int], layers
 
 
 def evaluate_run(run: GANRun, data: str | Path, *, num: int | None = None, seed: int = 0, truncation: float = 1.0,
-                 inception_weights: str | Path | None = None, strict: bool = False
-                 ) -> tuple[GANEvaluation, Path]:
+                 inception_weights: str | Path | None = None, strict: bool = False,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[GANEvaluation, Path]:
     """SWD (and FID with local Inception weights) of the run's generator against a folder of images; RUN/eval.json."""
     config = run.record.gan_config
     inception = None if inception_weights is None else load_inception(inception_weights, run.device)
     images = load_image_folder(data, run.generator.resolution, channels=config.image_channels,
-                               square=config.square, strict=strict)
+                               square=config.square, strict=strict, max_pixels=max_pixels)
     evaluation = evaluate_generator(run.generator, images.images, num=num, seed=seed, truncation=truncation,
                                     inception=inception)
     return evaluation, common.write_evaluation(run.directory, evaluation.to_dict())

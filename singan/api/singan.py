@@ -20,10 +20,14 @@ from singan.events import (
     TrainingStarted,
     ignore,
 )
-from singan.images import file_sha256, load_image, save_image
-from singan.models.singan import SinGAN
+from singan.images import DEFAULT_MAX_PIXELS, check_image, file_sha256, read_image, save_image
+from singan.memory import FLOAT_BYTES, check_fits, float_images_bytes
+from singan.models.singan import NUM_LAYERS, PADDING, PatchCritic, ScaleGenerator, SinGAN
 from singan.pyramid import PyramidPlan, build_pyramid, plan_for
+from singan.files import describe_os_error
 from singan.runs import common, open_run
+from singan.runs.directory import (check_resume_or_force, create_run, finish_interrupted_replacements, holds_run,
+                                   prepare_for_writing)
 from singan.runs import singan as runs
 from singan.runs.singan import InputRecord, RunRecord, ScaleRecord, SinGANRun, run_directory
 from singan.seeds import resolve_seed
@@ -38,26 +42,38 @@ LONG_RUN_FLOPS = 5e13
 
 def train_run(image: str | Path, config: TrainConfig | None = None, *, out: str | Path | None = None,
               name: str | None = None, device: str = "auto", resume: bool = False, force: bool = False,
-              estimate: bool | None = None, on_event: EventHandler = ignore) -> Path:
+              estimate: bool | None = None, on_event: EventHandler = ignore,
+              max_pixels: int = DEFAULT_MAX_PIXELS) -> Path:
     """Train (or, with `resume`, finish training) a SinGAN on one image; returns the run directory.
 
     `config` is ignored on resume: a run continues with its own saved settings.
     `estimate` prints a time estimate first; by default on CPU for runs of a full-size preset.
+    Images above `max_pixels` are refused before anything is read or written.
     """
+    check_resume_or_force(resume, force)
     directory = run_directory(image, out, name)
     torch_device = resolve_device(device)
-    pixels = load_image(image)
+    check_image(image, max_pixels=max_pixels)  # before the run directory is touched
+    finish_interrupted_replacements(directory, runs.KIND)
+    if resume and not has_run(directory):
+        # Nothing to continue (no run yet, or one killed before its first files were complete): start it.
+        on_event(Notice(f"nothing to resume in {directory}: starting the run"))
+        resume = False
     if resume:
         record, model = _resumable(directory, image, torch_device)
         config = record.train_config
     else:
         config = (config or preset(DEFAULT_PRESET)).validate()
         config = config.replace(seed=resolve_seed(config.seed))
-    plan = plan_for(*pixels.shape[-2:], config)
+    # Decoded for the shrink to --max-size (a large JPEG at a fraction of its size), planned from the file's
+    # own size: the planned sizes, which resume compares, do not depend on the decoding.
+    loaded = read_image(image, max_pixels=max_pixels, needed_side=config.max_size)
+    plan = plan_for(*loaded.size, config)
+    _check_training_fits(config, plan.sizes, loaded.pixels.shape[1], torch_device)
     if plan.shrunk:
         on_event(Notice(f"{Path(image).name} is {_size_text(plan.input_size)}: shrunk to "
                         f"{_size_text(plan.finest)} to fit --max-size {config.max_size}"))
-    reals = build_pyramid(pixels.to(torch_device), plan)
+    reals = build_pyramid(loaded.pixels.to(torch_device), plan)
     if resume:
         _check_same_pyramid(directory, record, plan)
     else:
@@ -65,13 +81,22 @@ def train_run(image: str | Path, config: TrainConfig | None = None, *, out: str 
     if record.complete:
         on_event(Notice(f"{directory} is already fully trained ({record.num_scales} scales)"))
         return directory
-    _train(directory, record, model, reals, config, estimate, on_event)
+    try:
+        _train(directory, record, model, reals, config, estimate, on_event)
+    except OSError as error:
+        raise RunError(f"{describe_os_error(error)}; training stopped with {len(record.scales)} of "
+                       f"{record.num_scales} scales saved: continue with: "
+                       f"{runs.resume_command(directory, image)}") from None
     return directory
+
+
+def has_run(directory: str | Path) -> bool:
+    """Whether `directory` holds a SinGAN run (its run.json names the format)."""
+    return holds_run(directory, runs.KIND)
 
 
 def _new_run(directory: Path, image: str | Path, real: torch.Tensor, plan: PyramidPlan, config: TrainConfig,
              device: torch.device, force: bool) -> tuple[RunRecord, SinGAN]:
-    common.prepare_run_directory(directory, force, runs.KIND)
     channels = real.shape[1]
     record = RunRecord(
         config=config.to_dict(),
@@ -80,8 +105,12 @@ def _new_run(directory: Path, image: str | Path, real: torch.Tensor, plan: Pyram
         pyramid={"sizes": [list(size) for size in plan.sizes], "scale_factor": plan.scale_factor},
         device=describe_device(device),
     )
-    runs.save_real(directory, real)
-    common.write_record(directory, record)
+
+    def write_first_files(folder: Path) -> None:
+        runs.save_real(folder, real)
+        common.write_record(folder, record)
+
+    create_run(directory, force, runs.KIND, write_first_files)
     return record, SinGAN(channels, config.noise_padding).to(device)
 
 
@@ -93,6 +122,7 @@ def _check_same_pyramid(directory: Path, record: RunRecord, plan: PyramidPlan) -
 
 def _resumable(directory: Path, image: str | Path, device: torch.device) -> tuple[RunRecord, SinGAN]:
     record = open_run(directory, "singan").record
+    prepare_for_writing(directory, runs.KIND)
     if file_sha256(image) != record.input.sha256:
         raise RunError(f"{directory} was trained on another image ({record.input.path}); "
                        f"{image} differs from it, so the run cannot be resumed with it")
@@ -125,6 +155,31 @@ def _train(directory: Path, record: RunRecord, model: SinGAN, reals: list[torch.
         _save_scale(directory, record, model, reals, result)
         on_event(ScaleFinished(result.scale, record.num_scales, result.seconds, result.noise_amplitude))
     on_event(TrainingFinished(str(directory), time.perf_counter() - started))
+
+
+# Feature maps a training step keeps for its backward passes at the least: each of the two networks' conv
+# blocks keeps its output and its normalised output (the critic's gradient penalty keeps more).
+TRAINING_FEATURE_MAPS = 2 * 2 * NUM_LAYERS
+# Copies of every parameter that training holds: the weights, their gradients and Adam's two moments.
+PARAMETER_COPIES = 4
+
+
+def _check_training_fits(config: TrainConfig, sizes, image_channels: int, device: torch.device) -> None:
+    """Refuse settings whose largest scale clearly cannot train in the device's memory (a low estimate),
+    before the run directory is touched."""
+    needed, scale = max((_training_bytes(config.width(scale), size, image_channels), scale)
+                        for scale, size in enumerate(sizes))
+    height, width = sizes[scale]
+    check_fits(needed, f"training scale {scale} ({width}x{height} px, {config.width(scale)} channels)",
+               "lower --max-channels or --max-size", device)
+
+
+def _training_bytes(width: int, size, image_channels: int) -> int:
+    with torch.device("meta"):  # counted, not allocated
+        networks = (ScaleGenerator(image_channels, width), PatchCritic(image_channels, width))
+    parameters = sum(parameter.numel() for network in networks for parameter in network.parameters())
+    maps = float_images_bytes(TRAINING_FEATURE_MAPS, width, size[0] + 2 * PADDING, size[1] + 2 * PADDING)
+    return PARAMETER_COPIES * parameters * FLOAT_BYTES + maps
 
 
 def _worth_estimating(config: TrainConfig, record: RunRecord, device: torch.device) -> bool:

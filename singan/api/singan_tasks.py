@@ -10,13 +10,17 @@ import torch
 from singan.api.singan import load_run, train_run
 from singan.config.singan import TrainConfig
 from singan.errors import ConfigError, InputImageError, RunError
+from singan.device import resolve_device
 from singan.events import EventHandler, Notice, ignore
-from singan.images import check_video, file_sha256, load_image, save_image, save_seed_images, save_video
+from singan.files import check_folder
+from singan.images import (DEFAULT_MAX_PIXELS, check_video, file_sha256, load_image, save_image, save_seed_images,
+                            save_video)
 from singan.metrics.inception import load_inception
 from singan.models.singan import freeze
 from singan.pyramid import Size
 from singan.runs import common, open_run
 from singan.runs import singan as runs
+from singan.runs.directory import holds_run, record_format
 from singan.runs.singan import SinGANRun, run_directory
 from tasks.singan import super_resolution
 from tasks.singan.animate import ALPHA, BETA, FRAMES, FPS, START_SCALE, animation_frames, check_walk
@@ -30,13 +34,14 @@ from tasks.singan.sample import check_start_scale, sample_images
 
 def _folder(run: SinGANRun, task: str, out: str | Path | None) -> Path:
     """Where a task writes: `out`, or RUN/<task>."""
-    return Path(out) if out is not None else run.directory / task
+    return check_folder(out) if out is not None else run.directory / task
 
 
 def sample_run(run: SinGANRun, seeds: list[int], *, start_scale: int = 0, scale_h: float = 1.0,
                scale_v: float = 1.0, out: str | Path | None = None, batch_size: int | None = None) -> list[Path]:
     """Write one PNG per seed (seed0007.png); returns the paths."""
-    folder = Path(out) if out is not None else run.directory / "samples" / _sample_folder(start_scale, scale_h, scale_v)
+    folder = _folder(run, "samples", out) if out is not None else \
+        run.directory / "samples" / _sample_folder(start_scale, scale_h, scale_v)
     return save_seed_images(folder, sample_images(run.model, seeds, start_scale=start_scale, scale_h=scale_h,
                                                   scale_v=scale_v, batch_size=batch_size))
 
@@ -50,7 +55,8 @@ def _sample_folder(start_scale: int, scale_h: float, scale_v: float) -> str:
 def retarget_run(run: SinGANRun, size: Size, seeds: list[int], *, start_scale: int = 0,
                  out: str | Path | None = None, batch_size: int | None = None) -> list[Path]:
     """One PNG per seed in RUN/retarget/<H>x<W>_start<k>/ (or `out`)."""
-    folder = Path(out) if out is not None else run.directory / "retarget" / f"{size[0]}x{size[1]}_start{start_scale}"
+    folder = _folder(run, "retarget", out) if out is not None else \
+        run.directory / "retarget" / f"{size[0]}x{size[1]}_start{start_scale}"
     return save_seed_images(folder, retarget_images(run.model, size, seeds, start_scale=start_scale,
                                                     batch_size=batch_size))
 
@@ -100,14 +106,16 @@ def _fitted(picture: torch.Tensor, run: SinGANRun, what: str, on_event: EventHan
 
 
 def paint_run(run: SinGANRun, painting_path: str | Path, scales: list[int], *, quantize_colours: int | None = None,
-              seed: int = 0, out: str | Path | None = None, on_event: EventHandler = ignore) -> list[Path]:
+              seed: int = 0, out: str | Path | None = None, on_event: EventHandler = ignore,
+              max_pixels: int = DEFAULT_MAX_PIXELS) -> list[Path]:
     """One picture per start scale, <painting>_start<n>[_quantized].png; with `quantize_colours`, each
     start scale is fine-tuned once (saved under RUN/paint/) and the painting is mapped to the palette."""
     for scale in scales:
         check_injection_scale(run.model, scale)
     if quantize_colours is not None and quantize_colours < 1:
         raise ConfigError(f"--colours must be a positive integer (got {quantize_colours})")
-    painting = _fitted(load_image(painting_path), run, f"the painting {Path(painting_path).name}", on_event)
+    painting = _fitted(load_image(painting_path, max_pixels=max_pixels), run,
+                       f"the painting {Path(painting_path).name}", on_event)
     folder, stem, written = _folder(run, "paint", out), Path(painting_path).stem, []
     for scale in scales:
         model, centres, suffix = run.model, None, ""
@@ -140,7 +148,7 @@ def _quantized_model(run: SinGANRun, scale: int, colours: int = PALETTE_COLOURS,
 def harmonize_run(run: SinGANRun, picture: str | Path, mask: str | Path | None, scales: list[int],
                   **options) -> list[Path]:
     """Harmonize a naive paste: inject it at each start scale, blend by the mask grown by 7 px and blurred
-    (sigma 5); options: seed, radius, sigma, out, on_event (see `blend_run`)."""
+    (sigma 5); options: seed, radius, sigma, out, on_event, max_pixels (see `blend_run`)."""
     return blend_run(run, "harmonize", picture, mask, scales, **options)
 
 
@@ -151,7 +159,7 @@ def edit_run(run: SinGANRun, picture: str | Path, mask: str | Path | None, scale
 
 def blend_run(run: SinGANRun, task: str, picture_path: str | Path, mask_path: str | Path | None, scales: list[int],
               *, seed: int = 0, radius: int | None = None, sigma: float = BLUR_SIGMA, out: str | Path | None = None,
-              on_event: EventHandler = ignore) -> list[Path]:
+              on_event: EventHandler = ignore, max_pixels: int = DEFAULT_MAX_PIXELS) -> list[Path]:
     """`task` "harmonize" or "edit": one output per start scale, <picture>_start<n>.png, plus the mask used.
 
     `mask_path` None means <picture>_mask.<ext> beside the picture; `radius` None is the task's own.
@@ -162,8 +170,9 @@ def blend_run(run: SinGANRun, task: str, picture_path: str | Path, mask_path: st
     for scale in scales:
         check_injection_scale(model, scale)
     mask_path = _existing_mask(picture_path, mask_path)
-    picture = load_image(picture_path)
-    mask, message = fit_mask(load_image(mask_path), mask_path, tuple(picture.shape[-2:]), model, radius, sigma)
+    picture = load_image(picture_path, max_pixels=max_pixels)
+    mask, message = fit_mask(load_image(mask_path, max_pixels=max_pixels), mask_path, tuple(picture.shape[-2:]),
+                             model, radius, sigma)
     if message:
         on_event(Notice(message))
     picture = _fitted(picture, run, f"the picture {Path(picture_path).name}", on_event)
@@ -187,7 +196,8 @@ def _existing_mask(picture_path: str | Path, mask_path: str | Path | None) -> Pa
 def super_resolve_run(source: str | Path, factor: float, config: TrainConfig | None = None, *,
                       settings: dict | None = None, out: str | Path | None = None, name: str | None = None,
                       device: str = "auto", force: bool = False, seed: int = 0, output: str | Path | None = None,
-                      back_projection: int = 0, on_event: EventHandler = ignore) -> list[Path]:
+                      back_projection: int = 0, on_event: EventHandler = ignore,
+                      max_pixels: int = DEFAULT_MAX_PIXELS) -> list[Path]:
     """Upscale by `factor`; returns [the SinGAN upscale, the bicubic upscale].
 
     `back_projection` rounds after each step (0, the paper's: none) keep the result consistent with the
@@ -199,21 +209,21 @@ def super_resolve_run(source: str | Path, factor: float, config: TrainConfig | N
     """
     super_resolution.check_factor(factor)
     super_resolution.check_rounds(back_projection)
-    if common.is_run_directory(source):
+    if Path(source).is_dir() and record_format(source) is not None:  # a run (of any family: load_run says)
         run = load_run(source, device)
         if not super_resolution.is_super_resolution_run(run.record.train_config):
             on_event(Notice(f"{Path(source).name} was not trained with the super-resolution settings "
                             f"(alpha {super_resolution.RECONSTRUCTION_WEIGHT:g}); expect a softer result"))
     else:
-        if settings and common.is_run_directory(run_directory(source, out, name or f"{Path(source).stem}_sr")) \
+        if settings and holds_run(run_directory(source, out, name or f"{Path(source).stem}_sr"), runs.KIND) \
                 and not force:
             raise ConfigError("a super-resolution run of this name exists: it keeps its own settings "
                               "(use --force to retrain it with new ones)")
         directory = _super_resolution_training(source, factor, config, settings or {}, out, name, device, force,
-                                               on_event)
+                                               on_event, max_pixels)
         run = load_run(directory, device)
     low = runs.load_real(run.directory, run.record).to(run.device)
-    folder = Path(output) if output is not None else run.directory / "sr"
+    folder = _folder(run, "sr", output)
     stem = f"{Path(run.record.input.path).stem}_x{factor:g}"
     written = [folder / f"{stem}{'_backprojected' if back_projection else ''}.png", folder / f"{stem}_bicubic.png"]
     save_image(written[0], super_resolution.super_resolve(run.model, low, factor, seed, back_projection))
@@ -222,10 +232,11 @@ def super_resolve_run(source: str | Path, factor: float, config: TrainConfig | N
 
 
 def _super_resolution_training(image: str | Path, factor: float, config: TrainConfig | None, settings: dict,
-                               out, name, device: str, force: bool, on_event: EventHandler) -> Path:
+                               out, name, device: str, force: bool, on_event: EventHandler,
+                               max_pixels: int = DEFAULT_MAX_PIXELS) -> Path:
     directory = run_directory(image, out, name or f"{Path(image).stem}_sr")
-    pixels = load_image(image)
-    if common.is_run_directory(directory) and not force:
+    pixels = load_image(image, max_pixels=max_pixels)
+    if holds_run(directory, runs.KIND) and not force:
         record = open_run(directory, "singan").record
         if record.input.sha256 != file_sha256(image):
             raise RunError(f"{directory} holds a run of another image; use --force to replace it or --name")
@@ -234,7 +245,9 @@ def _super_resolution_training(image: str | Path, factor: float, config: TrainCo
             return directory
         on_event(Notice(f"resuming the unfinished super-resolution run in {directory}"))
         return train_run(image, out=directory.parent, name=directory.name, device=device, resume=True,
-                         on_event=on_event)
+                         on_event=on_event, max_pixels=max_pixels)
     trained = super_resolution.training_config(config or TrainConfig(), factor, tuple(pixels.shape[-2:]))
+    # Refused before training, not after: the upscale of a large image may be far beyond the memory.
+    super_resolution.check_upscale_fits(pixels, factor, trained.replace(**settings), resolve_device(device))
     return train_run(image, trained.replace(**settings), out=directory.parent, name=directory.name, device=device,
-                     force=force, on_event=on_event)
+                     force=force, on_event=on_event, max_pixels=max_pixels)

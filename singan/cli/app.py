@@ -2,15 +2,51 @@
 
 import functools
 import re
+import sys
+import warnings
 
 import typer
+from typer.core import TyperGroup
+
+try:  # Typer 0.20 and later carry their own copy of Click
+    from typer._click import exceptions as click_errors
+except ImportError:  # earlier ones use Click itself
+    from click import exceptions as click_errors
 from rich.console import Console
 from rich.markup import escape
 
 from singan.errors import ConfigError, SinGANError
-from singan.ranges import parse_seeds
+from singan.files import describe_os_error
+from singan.ranges import MOST_SEEDS, parse_seeds
+
+class OneLineErrors(TyperGroup):
+    """The command-line app: usage errors (an unknown option, a value of the wrong type, a missing argument)
+    are one line naming the flag, exit code 2, like every other error; library warnings stay off the screen
+    (python -W shows them again)."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        try:
+            with warnings.catch_warnings():
+                if not sys.warnoptions:
+                    warnings.simplefilter("ignore")
+                result = super().main(*args, standalone_mode=False, **kwargs)
+            # Without standalone mode, Click returns a typer.Exit's code, or the command's value (None).
+            code = result if isinstance(result, int) else 0
+        except click_errors.NoArgsIsHelpError as error:
+            errors.print(error.ctx.get_help(), highlight=False)
+            code = error.exit_code
+        except click_errors.ClickException as error:
+            report(" ".join(error.format_message().split()))
+            code = error.exit_code
+        except typer.Abort:
+            code = 130
+        if not standalone_mode:
+            return code
+        sys.exit(code)
+
 
 app = typer.Typer(
+    cls=OneLineErrors,
     help="SinGAN: learn a generative model from a single image, then sample from it.",
     no_args_is_help=True,
     add_completion=False,
@@ -24,16 +60,26 @@ def main() -> None:
     app(prog_name="singan")
 
 
+def report(message: str) -> None:
+    """The one form of every error: one line on stderr."""
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def reporting_errors(command):
-    """Bad input becomes one line on stderr and exit code 1, never a traceback."""
+    """Bad input, and what the system refuses (a full disk, a missing permission, too little memory), become
+    one line on stderr and exit code 1, never a traceback."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except SinGANError as error:
-            errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+            report(str(error))
+        except OSError as error:
+            report(describe_os_error(error))
+        except MemoryError:
+            report("out of memory: the input or the settings ask for more than this machine has")
+        raise typer.Exit(1)
 
     return wrapper
 
@@ -52,8 +98,8 @@ def choose_seeds(num: int | None, seeds: str | None, default: int = 10) -> list[
     if seeds is not None:
         return parse_seeds(seeds)
     count = default if num is None else num
-    if count < 1:
-        raise ConfigError(f"--num must be a positive integer (got {count})")
+    if not 1 <= count <= MOST_SEEDS:
+        raise ConfigError(f"--num must be a positive integer up to {MOST_SEEDS} (got {count})")
     return list(range(count))
 
 

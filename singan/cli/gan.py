@@ -11,10 +11,11 @@ from singan.api import gan as gan_api
 from singan.cli.app import app, console, errors, reporting_errors
 from singan.cli.display import EventDisplay
 from singan.cli.evaluate import gan_evaluation_table
-from singan.cli.options import DeviceOption, InceptionWeightsOption, QuietOption
+from singan.cli.options import DeviceOption, InceptionWeightsOption, MaxPixelsOption, QuietOption
 from singan.cli.train import config_options
 from singan.config.gan import GANConfig
 from singan.errors import SinGANError
+from singan.images import DEFAULT_MAX_PIXELS
 from singan.ranges import parse_seeds
 from singan.runs.gan import run_directory
 from singan.training.architectures import paper_sizes
@@ -54,6 +55,7 @@ def train(
                                          "(--kimg may be raised)")] = False,
     force: Annotated[bool, typer.Option("--force", help="replace an existing run of the same name")] = False,
     quiet: QuietOption = False,
+    max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
     **settings,
 ):
     """Train a GAN on a folder of images; checkpoints, sample grids and log.jsonl go to the run directory.
@@ -67,7 +69,8 @@ def train(
     try:
         with display:
             directory = gan_api.train_gan(data, config, out=out, name=name, device=device, resume=resume,
-                                          force=force, strict=strict, changes=given, on_event=display)
+                                          force=force, strict=strict, changes=given, on_event=display,
+                                          max_pixels=max_pixels)
     except KeyboardInterrupt:
         _report_interruption(run_directory(data, config, out, name))
         raise typer.Exit(130) from None
@@ -165,12 +168,14 @@ def evaluate(
     strict: Annotated[bool, typer.Option("--strict", help="stop at the first unreadable image")] = False,
     device: DeviceOption = "auto",
     quiet: QuietOption = False,
+    max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
 ):
     """Sliced Wasserstein distance (PGGAN's recipe) against the data, beside the real-vs-real floor; FID with
     --inception-weights. Writes RUN/eval.json."""
     loaded = gan_api.load_gan_run(api.find_run(run), device=device)
     evaluation, path = gan_api.evaluate_run(loaded, data, num=num, seed=seed, truncation=trunc,
-                                            inception_weights=inception_weights, strict=strict)
+                                            inception_weights=inception_weights, strict=strict,
+                                            max_pixels=max_pixels)
     if not quiet:
         console.print(gan_evaluation_table(evaluation))
         console.print(f"Wrote [bold]{escape(str(path))}[/]", highlight=False, soft_wrap=True)

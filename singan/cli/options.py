@@ -5,6 +5,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from singan.images import DEFAULT_MAX_PIXELS
+
 RunArgument = Annotated[str, typer.Argument(help="a run directory, or a run name under Output/", show_default=False)]
 DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="print nothing on success")]
@@ -20,6 +22,11 @@ InceptionWeightsOption = Annotated[Optional[Path], typer.Option(
 ScalesOption = Annotated[Optional[list[str]], typer.Option(
     "--start-scale", help="scale the picture enters at (1 = coarse, the finest scale keeps it nearly as is); "
     "repeat or give a range such as 1-3 for one output per scale (default: 1)", show_default=False)]
+
+# Read from the file's header and refused before decoding: a few bytes of PNG can declare 60000 x 60000 pixels.
+MaxPixelsOption = Annotated[int, typer.Option(
+    help=f"refuse images larger than this many pixels, before decoding them (default: {DEFAULT_MAX_PIXELS:,}, "
+    "about 100 megapixels)", show_default=False)]
 
 
 def num_option(default: int):

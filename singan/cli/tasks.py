@@ -10,9 +10,11 @@ from singan import api
 from singan.cli.app import app, choose_seeds, console, notify, parse_size, reporting_errors
 from singan.cli.display import TrainingDisplay
 from singan.events import ignore
+from singan.images import DEFAULT_MAX_PIXELS
 from singan.cli.options import (
     DeviceOption,
     LayoutScaleOption,
+    MaxPixelsOption,
     OutOption,
     QuietOption,
     RunArgument,
@@ -86,17 +88,19 @@ def paint(
                                            "and fine-tune the start scale on such inputs (as the paper)")] = False,
     colours: Annotated[int, typer.Option(help="palette size for --quantize")] = PALETTE_COLOURS,
     seed: SeedOption = 0, out: OutOption = None, device: DeviceOption = "auto", quiet: QuietOption = False,
+    max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
 ):
     """Paint-to-image: the painting enters at a coarse scale; the finer scales add the image's detail."""
     scales = parse_scales(start_scale, default=1)
     loaded = api.load_run(api.find_run(run), device=device)
     if not quantize:
-        paths = api.paint_run(loaded, painting, scales, seed=seed, out=out, on_event=ignore if quiet else notify)
+        paths = api.paint_run(loaded, painting, scales, seed=seed, out=out, on_event=ignore if quiet else notify,
+                              max_pixels=max_pixels)
     else:
         # Quantisation fine-tunes the start scale once per run: that takes as long as training it.
         with TrainingDisplay(quiet) as display:
             paths = api.paint_run(loaded, painting, scales, quantize_colours=colours, seed=seed, out=out,
-                                  on_event=display)
+                                  on_event=display, max_pixels=max_pixels)
     _report(paths, quiet)
 
 
@@ -113,12 +117,13 @@ def _blend_command(task: str, radius: int):
         blur: Annotated[float, typer.Option(help="then soften its edge by a Gaussian of this sigma, in pixels")]
         = BLUR_SIGMA,
         seed: SeedOption = 0, out: OutOption = None, device: DeviceOption = "auto", quiet: QuietOption = False,
+        max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
     ):
         scales = parse_scales(start_scale, default=1)
         loaded = api.load_run(api.find_run(run), device=device)
         blend = api.harmonize_run if task == "harmonize" else api.edit_run
         paths = blend(loaded, picture, mask, scales, seed=seed, radius=dilate, sigma=blur, out=out,
-                      on_event=ignore if quiet else notify)
+                      on_event=ignore if quiet else notify, max_pixels=max_pixels)
         _report(paths, quiet)
 
     command.__doc__ = (f"{'Harmonize a pasted object with' if task == 'harmonize' else 'Blend a rough edit into'} "

@@ -13,11 +13,12 @@ from rich.markup import escape
 from singan import api
 from singan.cli.app import app, console, errors, reporting_errors
 from singan.cli.display import TrainingDisplay
-from singan.cli.options import DeviceOption
+from singan.cli.options import DeviceOption, MaxPixelsOption
 from singan.config.settings import flag
 from singan.config.singan import DEFAULT_PRESET, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
 from singan.config.singan import preset as preset_config
 from singan.errors import ConfigError, SinGANError
+from singan.images import DEFAULT_MAX_PIXELS
 
 # Super-resolution is the paper's algorithm on a pyramid of its own; the fast recipe is not tuned for it.
 SUPER_RESOLUTION_PRESET = "paper"
@@ -88,19 +89,22 @@ def train(
         "--estimate/--no-estimate", help="print a time estimate first (default: on a CPU, for long runs)",
         show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars or messages")] = False,
+    max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
     **settings,
 ):
     """Train a SinGAN on one image; the run is saved to Output/<image name>/ after every scale."""
     given = {key: value for key, value in settings.items() if value is not None}
-    if resume and (given or preset is not None):
+    api.check_resume_or_force(resume, force)
+    # With nothing to resume, --resume starts the run, with the settings given.
+    if resume and (given or preset is not None) and api.has_run(api.run_directory(image, out, name)):
         options = [flag(key) for key in given] + (["--preset"] if preset is not None else [])
         raise ConfigError(f"--resume continues with the settings saved in run.json; leave out {', '.join(options)}")
-    config = None if resume else preset_config(preset or DEFAULT_PRESET).replace(**given)
+    config = preset_config(preset or DEFAULT_PRESET).replace(**given)
     display = TrainingDisplay(quiet)
     try:
         with display:
             directory = api.train_run(image, config, out=out, name=name, device=device, resume=resume,
-                                      force=force, estimate=estimate, on_event=display)
+                                      force=force, estimate=estimate, on_event=display, max_pixels=max_pixels)
     except KeyboardInterrupt:
         _report_interruption(api.run_directory(image, out, name), image)
         raise typer.Exit(130) from None
@@ -144,6 +148,7 @@ def sr(
     device: DeviceOption = "auto",
     force: Annotated[bool, typer.Option("--force", help="retrain the super-resolution run of the same name")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars or messages")] = False,
+    max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
     **settings,
 ):
     """Super-resolution: upscale step by step (x1.26 each) with the finest generator of a run trained for it
@@ -154,7 +159,7 @@ def sr(
         paths = api.super_resolve_run(api.find_run(source), factor, preset_config(preset or SUPER_RESOLUTION_PRESET),
                                       settings=given, out=out, name=name, device=device, force=force,
                                       seed=noise_seed, output=output, back_projection=back_projection,
-                                      on_event=display)
+                                      on_event=display, max_pixels=max_pixels)
     if not quiet:
         for path in paths:
             console.print(f"Wrote [bold]{escape(str(path))}[/]", highlight=False)

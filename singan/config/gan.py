@@ -10,12 +10,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from singan.config.settings import Requirements, Settings, finite, integer, setting
+from singan.config.settings import LARGEST_CHANNELS, Requirements, Settings, finite, integer, setting
 from singan.seeds import SEED_LIMIT
 
 # The resolutions the command line accepts (powers of two).
 SMALLEST_RESOLUTION = 8
 LARGEST_RESOLUTION = 1024
+# Upper bounds of the sizes that reach an allocation, each far beyond the papers' (z and w 512, 8 mapping
+# layers, batch 32) so that no real run meets them, and each refused before a network or batch is built.
+LARGEST_SIZES = {
+    "z_dim": LARGEST_CHANNELS,
+    "w_dim": LARGEST_CHANNELS,
+    "mapping_layers": 32,
+    "channel_max": LARGEST_CHANNELS,
+    # Beyond it no resolution gets more channels: LARGEST_CHANNELS at 1024 px.
+    "channel_base": LARGEST_CHANNELS * LARGEST_RESOLUTION,
+    "batch": 65536,
+}
 
 
 @dataclass(frozen=True)
@@ -75,8 +86,10 @@ def _problems(config: GANConfig) -> list[str]:
             and config.resolution & (config.resolution - 1) == 0, "resolution",
             f"a power of two from {SMALLEST_RESOLUTION} to {LARGEST_RESOLUTION}")
     require(config.image_channels in (1, 3), "image_channels", "1 or 3")
-    for name in ("z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max", "batch", "r1_interval",
-                 "pl_interval", "pl_batch_shrink"):
+    for name, largest in LARGEST_SIZES.items():
+        require(integer(getattr(config, name)) and 1 <= getattr(config, name) <= largest, name,
+                f"a positive integer up to {largest}")
+    for name in ("r1_interval", "pl_interval", "pl_batch_shrink"):
         require(integer(getattr(config, name)) and getattr(config, name) >= 1, name, "a positive integer")
     for name in ("kimg", "ema_kimg", "phase_kimg", "snapshot_kimg", "checkpoint_kimg", "log_kimg"):
         require(finite(getattr(config, name)) and getattr(config, name) > 0, name, "a positive number")

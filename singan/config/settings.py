@@ -8,6 +8,10 @@ from dataclasses import field, fields
 
 from singan.errors import ConfigError
 
+# Network widths are bounded before any network is built: 8 times the papers' 512, far past any real run,
+# while 100000 channels would ask for hundreds of gigabytes.
+LARGEST_CHANNELS = 4096
+
 
 def setting(default: object, help: str):
     """A configuration field with its help text (the CLI makes one option of each)."""

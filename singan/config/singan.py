@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from singan.config.settings import Requirements, Settings, finite, integer, setting
+from singan.config.settings import LARGEST_CHANNELS, Requirements, Settings, finite, integer, setting
 from singan.errors import ConfigError
 from singan.seeds import SEED_LIMIT
 
 # The patch critic sees 11x11 px (5 valid 3x3 convolutions); a smaller coarsest scale has no patch.
 SMALLEST_SCALE = 11
+# The longest side of any scale: 260 times the paper's 250 px, far beyond any photograph, and a bound on
+# what a run.json may claim before anything of that size is allocated.
+LARGEST_SIDE = 65536
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,12 @@ class TrainConfig(Settings):
 def _problems(config: TrainConfig) -> list[str]:
     checks = Requirements(config)
     require = checks.require
-    for name in ("max_size", "min_size", "iterations", "critic_steps", "generator_steps",
-                 "base_channels", "max_channels", "channels_double_every", "log_every"):
+    for name in ("iterations", "critic_steps", "generator_steps", "channels_double_every", "log_every"):
         require(integer(getattr(config, name)) and getattr(config, name) >= 1, name, "a positive integer")
+    for name, largest in (("max_size", LARGEST_SIDE), ("min_size", LARGEST_SIDE),
+                          ("base_channels", LARGEST_CHANNELS), ("max_channels", LARGEST_CHANNELS)):
+        require(integer(getattr(config, name)) and 1 <= getattr(config, name) <= largest, name,
+                f"a positive integer up to {largest}")
     for name in ("generator_learning_rate", "critic_learning_rate", "noise_amplitude"):
         require(finite(getattr(config, name)) and getattr(config, name) > 0, name, "a positive number")
     for name in ("gradient_penalty_weight", "reconstruction_weight"):
@@ -86,8 +92,8 @@ def _problems(config: TrainConfig) -> list[str]:
         require(config.min_size >= SMALLEST_SCALE, "min_size",
                 f"at least {SMALLEST_SCALE} px (the critic's receptive field)")
         require(config.max_size >= config.min_size, "max_size", f"at least --min-size ({config.min_size})")
-    require(integer(config.crop_size) and (config.crop_size == 0 or config.crop_size >= SMALLEST_SCALE),
-            "crop_size", f"0 (off) or at least {SMALLEST_SCALE} px")
+    require(integer(config.crop_size) and (config.crop_size == 0 or SMALLEST_SCALE <= config.crop_size <= LARGEST_SIDE),
+            "crop_size", f"0 (off) or from {SMALLEST_SCALE} to {LARGEST_SIDE} px")
     require(integer(config.crop_iterations) and config.crop_iterations >= 0, "crop_iterations",
             "0 (as --iterations) or a positive integer")
     for name in ("noise_padding", "exact_scale_factor", "fresh_fake", "redraw_reconstruction_noise"):

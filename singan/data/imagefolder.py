@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from singan.errors import ConfigError, InputImageError
-from singan.images import from_uint8, load_image, to_uint8
+from singan.images import DEFAULT_MAX_PIXELS, check_max_pixels, from_uint8, load_image, to_uint8
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 SQUARE_MODES = ("crop", "pad")
@@ -49,19 +49,21 @@ class ImageFolderData:
 
 
 def load_image_folder(root: str | Path, resolution: int, *, channels: int | None = None, square: str = "crop",
-                      strict: bool = False, on_progress: ProgressCallback | None = None) -> ImageFolderData:
+                      strict: bool = False, on_progress: ProgressCallback | None = None,
+                      max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageFolderData:
     """Read every image under `root` (subfolders included, hidden files and folders ignored, sorted by path).
 
     channels: None picks 1 when every readable image is grayscale, else 3 (grayscale ones are repeated);
     1 or 3 forces it (colour becomes BT.601 luma). square: "crop" keeps the centred square of the shorter
     side, "pad" centres the image on a black square of the longer side. Unreadable files are skipped and
     listed in `skipped`, or with strict=True the first one raises InputImageError. on_progress(done, total)
-    is called before the first file and after each one.
+    is called before the first file and after each one. Files above `max_pixels` pixels are unreadable ones.
     """
     _check_options(resolution, channels, square)
+    check_max_pixels(max_pixels)
     root = Path(root)
     candidates = find_image_files(root)
-    loaded, files, skipped = _load_all(candidates, resolution, channels, square, strict, on_progress)
+    loaded, files, skipped = _load_all(candidates, resolution, channels, square, strict, on_progress, max_pixels)
     if not loaded:
         first_path, first_reason = skipped[0]
         raise InputImageError(f"{root}: none of the {len(candidates)} image files could be read "
@@ -131,14 +133,14 @@ def _is_image_name(name: str) -> bool:
 
 
 def _load_all(paths: list[Path], resolution: int, channels: int | None, square: str, strict: bool,
-              on_progress: ProgressCallback | None) -> tuple[list[torch.Tensor], list[Path], list]:
+              on_progress: ProgressCallback | None, max_pixels: int) -> tuple[list[torch.Tensor], list[Path], list]:
     """Each readable file as uint8 [C, R, R] with its own channel count (or the forced one)."""
     loaded, files, skipped = [], [], []
     report = on_progress or (lambda done, total: None)
     report(0, len(paths))
     for done, path in enumerate(paths, start=1):
         try:
-            loaded.append(_prepare(load_image(path)[0], resolution, channels, square))
+            loaded.append(_prepare(_load(path, resolution, square, max_pixels), resolution, channels, square))
             files.append(path)
         except InputImageError as error:
             if strict:
@@ -146,6 +148,12 @@ def _load_all(paths: list[Path], resolution: int, channels: int | None, square: 
             skipped.append((path, _reason(error, path)))
         report(done, len(paths))
     return loaded, files, skipped
+
+
+def _load(path: Path, resolution: int, square: str, max_pixels: int) -> torch.Tensor:
+    """[C, H, W] in [-1, 1], decoded in full: no JPEG draft decoding here, so that the data (and the SWD and
+    FID figures measured on it) are the ones every other tool gets from these files."""
+    return load_image(path, max_pixels=max_pixels)[0]
 
 
 def _reason(error: InputImageError, path: Path) -> str:

@@ -1,5 +1,5 @@
-"""What every run format shares: the record header, reading and checking run.json, where runs live and how a
-directory becomes one, the tensor files' errors as RunErrors, and eval.json.
+"""What every run format shares: the record header, reading and checking run.json, the tensor files' errors
+as RunErrors, and eval.json. Where runs live and how a directory becomes one: singan.runs.directory.
 
 A run is a directory: run.json (what was trained, how, on what; written atomically, last) beside its
 tensor files. Each model family's format is one module here (singan, gan); `singan.runs.open_run`
@@ -9,7 +9,6 @@ tells them apart by run.json's `format`.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,10 +19,10 @@ import torch
 import singan
 from singan.errors import RunError
 from singan.files import append_json_line, atomic_write_json
-from singan.tensorfile import TensorFileError, compare_tensors, read_tensors
+from singan.runs.directory import (DEFAULT_ROOT, RECORD_FILE, read_record_values,  # noqa: F401 (names the formats use)
+                                   run_root)
+from singan.tensorfile import TensorFileError, compare_tensors, read_tensor_layout, read_tensors
 
-DEFAULT_ROOT = Path("Output")
-RECORD_FILE = "run.json"
 LOG_FILE = "log.jsonl"
 EVALUATION_FILE = "eval.json"
 
@@ -44,7 +43,9 @@ class RunKind:
     description: str  # "single-image SinGAN run": "X is a single-image SinGAN run"
     commands: str  # what to use it with
     version_label: str  # "run format"
-    entries: tuple[str, ...]  # what a run directory of this format may hold: --force deletes these, nothing else
+    # The files a run directory of this format holds, as regular expressions of POSIX paths inside it:
+    # --force deletes these and nothing else (singan.runs.directory).
+    files: tuple[str, ...]
 
 
 @dataclass(kw_only=True)
@@ -81,9 +82,9 @@ def read_record_json(run_dir: str | Path) -> tuple[object, Path]:
     if not path.is_file():
         raise RunError(f"{run_dir}: not a singan run (no {RECORD_FILE})")
     try:
-        return json.loads(path.read_text(encoding="utf-8")), path
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RunError(f"{path}: unreadable ({error})") from None
+        return read_record_values(path), path
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise RunError(f"{path}: unreadable ({' '.join(str(error).split())[:200]})") from None
 
 
 def check_record_format(values: object, path: Path, kind: RunKind) -> dict:
@@ -105,39 +106,11 @@ def write_record(run_dir: Path, record: RecordHeader) -> None:
     atomic_write_json(Path(run_dir) / RECORD_FILE, record.to_json())
 
 
-def is_run_directory(path: str | Path) -> bool:
-    return (Path(path) / RECORD_FILE).is_file()
-
-
 def find_run(name_or_path: str | Path, out: str | Path | None = None) -> Path:
     """A run given as a directory, or as a name under the run root (Output/ by default)."""
     path = Path(name_or_path)
-    under_root = Path(out if out is not None else DEFAULT_ROOT) / path
+    under_root = run_root(out) / path
     return under_root if not path.is_dir() and under_root.is_dir() else path
-
-
-def run_root(out: str | Path | None) -> Path:
-    """Where runs live: --out, or Output/."""
-    return Path(out if out is not None else DEFAULT_ROOT)
-
-
-def prepare_run_directory(run_dir: Path, force: bool, kind: RunKind) -> None:
-    """Create an empty run directory; an existing run is replaced only with `force` (deleting the entries
-    that `kind`'s format may hold, and nothing else)."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise RunError(f"{run_dir} exists and is not a directory")
-    if run_dir.is_dir() and any(run_dir.iterdir()):
-        if not (run_dir / RECORD_FILE).exists():
-            raise RunError(f"{run_dir} exists, is not empty and is not a singan run; choose another --name or --out")
-        if not force:
-            raise RunError(f"{run_dir} already holds a run; use --resume to continue it or --force to replace it")
-        for entry in kind.entries:
-            path = run_dir / entry
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
 
 
 def read_run_tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -155,6 +128,18 @@ def check_run_tensors(found: dict[str, torch.Tensor], expected: dict[str, torch.
     mismatch = compare_tensors(found, expected)
     if mismatch:
         raise RunError(f"{path}: tensors do not match run.json ({mismatch.describe()})")
+
+
+def check_run_layout(path: Path, expected: dict[str, torch.Tensor]) -> None:
+    """The names, shapes and dtypes of a run's tensor file, from its header, must be the ones run.json implies:
+    checked before networks of the sizes run.json claims are built (`expected` may be meta tensors)."""
+    try:
+        layout = read_tensor_layout(path)
+    except TensorFileError as error:
+        if error.kind == "missing":
+            raise RunError(f"{path}: weights file missing") from None
+        raise RunError(f"{path}: corrupt weights file ({error.detail})") from None
+    check_run_tensors(layout, expected, path)
 
 
 def append_log(run_dir: Path, entry: dict) -> None:

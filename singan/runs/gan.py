@@ -11,6 +11,7 @@ Format versions: 1 (0.1.0) stored StyleGAN2's path-length mean in every architec
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -25,19 +26,24 @@ from singan.files import atomic_write_bytes
 from singan.images import encode_png
 from singan.models.latent import StagedGenerator
 from singan.runs.common import (EVALUATION_FILE, LOG_FILE, RECORD_FILE, RecordHeader, RunKind, check_record_format,
-                                check_run_tensors, read_run_tensors, run_root)
+                                check_run_tensors, read_run_tensors)
+from singan.runs.directory import run_path
 from singan.tensorfile import encode_tensors, prefixed, split_state, unprefixed
 from singan.training.architectures import build_generator, checked, objective_of
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 SNAPSHOTS_DIR = "snapshots"
-# The folders the tasks write into by default.
-TASK_DIRS = ("generated", "interpolate", "mix")
-# What a run directory may hold; --force deletes these and nothing else.
-RUN_ENTRIES = (RECORD_FILE, CHECKPOINT_FILE, LOG_FILE, SNAPSHOTS_DIR, EVALUATION_FILE) + TASK_DIRS
+# The files a run directory holds (regular expressions of paths inside it): the training's, then the files
+# the tasks write into their default folders. --force deletes these and nothing else.
+RUN_FILES = tuple(re.escape(name) for name in (RECORD_FILE, CHECKPOINT_FILE, LOG_FILE, EVALUATION_FILE)) + (
+    rf"{SNAPSHOTS_DIR}/snapshot_\d{{6,}}k\.png",
+    r"generated/(seed\d{4,}|grid)\.png",
+    r"interpolate/interpolate\.(gif|mp4)",
+    r"mix/mix\.(png|json)",
+)
 KIND = RunKind(format="singan-gan-run", version=2, family="gan", label="multi-image GAN run",
                description="multi-image GAN run", commands="`singan gan generate` and the other `singan gan` "
-               "commands", version_label="GAN run format", entries=RUN_ENTRIES)
+               "commands", version_label="GAN run format", files=RUN_FILES)
 FORMAT, FORMAT_VERSION = KIND.format, KIND.version
 EMA_PREFIX = "generator_ema."
 
@@ -87,8 +93,12 @@ class GANRun:
 
 def run_directory(data: str | Path, config: GANConfig, out: str | Path | None = None,
                   name: str | None = None) -> Path:
-    """<out>/<name>, the name defaulting to <data folder name>-<arch>-<resolution>."""
-    return run_root(out) / (name or f"{Path(data).resolve().name}-{config.arch}-{config.resolution}")
+    """<out>/<name>, the name defaulting to <data folder name>-<arch>-<resolution>; the name must be one
+    folder name (singan.runs.directory)."""
+    if name is not None:
+        return run_path(out, name)
+    return run_path(out, f"{Path(data).resolve().name}-{config.arch}-{config.resolution}",
+                    origin="the data folder's name")
 
 
 def record_from_json(values: object, path: Path) -> GANRecord:
@@ -98,9 +108,57 @@ def record_from_json(values: object, path: Path) -> GANRecord:
     try:
         record = GANRecord(**values)
         checked(record.gan_config)
+        _check_counts(record)
     except (TypeError, ValueError, ConfigError) as error:
         raise RunError(f"{path}: malformed run record ({error})") from None
     return record
+
+
+def _check_counts(record: GANRecord) -> None:
+    """The record's own numbers, which progress, resuming and `info` compute with."""
+    data = record.data if isinstance(record.data, dict) else {}
+    for name, value, least in (("images_seen", record.images_seen, 0), ("processes", record.processes, 1),
+                               ("seed", record.seed, 0), ("data.images", data.get("images"), 1)):
+        if not _is_count(value, least):
+            raise ValueError(f"{name} is {value!r}, expected a whole number from {least}")
+    if data.get("channels") != record.gan_config.image_channels:
+        raise ValueError(f"data.channels is {data.get('channels')!r}; the config has "
+                         f"{record.gan_config.image_channels}")
+    if not (isinstance(record.seconds, (int, float)) and not isinstance(record.seconds, bool)
+            and 0 <= record.seconds < float("inf")):
+        raise ValueError(f"seconds is {record.seconds!r}, expected a duration")
+
+
+# The counters of a checkpoint's training state, and of its data order (singan.data.sampler).
+STATE_COUNTS = ("images_seen", "critic_steps", "generator_steps", "optimizer_resolution")
+SAMPLER_COUNTS = ("count", "seed", "epoch", "position")
+# Counts are whole numbers below 2**63, as torch's integers; a larger one is not a count that training wrote.
+COUNT_LIMIT = 2**63
+
+
+def _is_count(value: object, least: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and least <= value < COUNT_LIMIT
+
+
+def _state_problem(state: object) -> str | None:
+    """What is wrong with a checkpoint's JSON training state, or None. Resuming and loading use its values
+    as they are (a string where a count belongs was a traceback), so each must be a count, and the data
+    order's position must lie within its images."""
+    if not isinstance(state, dict):
+        return f"its training state is {type(state).__name__}, expected an object"
+    sampler = state.get("sampler")
+    if not isinstance(sampler, dict):
+        return f"sampler is {sampler!r}, expected the data order"
+    named = [(key, state.get(key)) for key in STATE_COUNTS] + [(f"sampler.{key}", sampler.get(key))
+                                                               for key in SAMPLER_COUNTS]
+    for name, value in named:
+        if value is None:
+            return f"{name} is missing"
+        if not _is_count(value):
+            return f"{name} is {value!r}, expected a count"
+    if not 0 <= sampler["position"] < sampler["count"]:
+        return f"sampler.position is {sampler['position']}, expected below sampler.count ({sampler['count']})"
+    return None
 
 
 def load(directory: Path, record: GANRecord, device: str = "auto") -> GANRun:
@@ -121,6 +179,9 @@ def load_checkpoint(run_dir: Path) -> tuple[dict[str, torch.Tensor], dict]:
     tensors, state = split_state(read_run_tensors(path))
     if state is None:
         raise RunError(f"{path}: corrupt checkpoint (its training state is missing or unreadable)")
+    problem = _state_problem(state)
+    if problem:
+        raise RunError(f"{path}: corrupt checkpoint ({problem})")
     return tensors, state
 
 
@@ -128,12 +189,16 @@ def load_generator(run_dir: str | Path, record: GANRecord, device: torch.device)
     """The run's moving-average generator, for tasks, held at the stage training reached."""
     config = record.gan_config
     tensors, state = load_checkpoint(Path(run_dir))
-    generator = build_generator(config)
     found = {key: value for key, value in tensors.items() if key.startswith(EMA_PREFIX)}
-    check_run_tensors(found, prefixed(EMA_PREFIX, generator), Path(run_dir) / CHECKPOINT_FILE)
+    # Compared with a generator on the meta device first: one of the size run.json claims is built only
+    # for a checkpoint that holds its weights.
+    with torch.device("meta"):
+        expected = prefixed(EMA_PREFIX, build_generator(config))
+    check_run_tensors(found, expected, Path(run_dir) / CHECKPOINT_FILE)
+    generator = build_generator(config)
     generator.load_state_dict(unprefixed(EMA_PREFIX, found))
     generator.requires_grad_(False).eval()
-    stage = objective_of(config).stage(int(state.get("images_seen", record.images_seen)))
+    stage = objective_of(config).stage(state["images_seen"])
     if stage.resolution < config.resolution or stage.alpha < 1:
         generator = StagedGenerator(generator, stage.resolution, stage.alpha)
     return generator.to(device)

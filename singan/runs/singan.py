@@ -7,32 +7,45 @@ disk, so a run killed at any moment can be loaded (its finished scales) and resu
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
 import torch
 
-from singan.config.singan import TrainConfig
+from singan.config.singan import LARGEST_SIDE, TrainConfig
 from singan.device import resolve_device
 from singan.errors import ConfigError, RunError
 from singan.files import atomic_write_bytes, json_line, read_json_lines
 from singan.models.singan import PatchCritic, ScaleGenerator, SinGAN, freeze
 from singan.pyramid import Size
 from singan.runs.common import (EVALUATION_FILE, LOG_FILE, RECORD_FILE, RecordHeader, RunKind, check_record_format,
-                                check_run_tensors, read_run_tensors, run_root)
+                                check_run_layout, check_run_tensors, read_run_tensors)
+from singan.runs.directory import run_path
 from singan.tensorfile import encode_tensors, prefixed, unprefixed
 
 REAL_FILE = "real.safetensors"
 WEIGHTS_DIR = "weights"
 PREVIEWS_DIR = "previews"
-# The folders the tasks write into by default.
-TASK_DIRS = ("samples", "retarget", "animate", "paint", "harmonize", "edit", "sr")
-# What a run directory may hold; --force deletes these and nothing else.
-RUN_ENTRIES = (RECORD_FILE, REAL_FILE, LOG_FILE, WEIGHTS_DIR, PREVIEWS_DIR, EVALUATION_FILE) + TASK_DIRS
+_SEED_IMAGE = r"seed\d{4,}\.png"
+_NUMBER = r"[0-9.e+-]+"
+# The files a run directory holds (regular expressions of paths inside it): the training's, then the files
+# the tasks write into their default folders. --force deletes these and nothing else.
+RUN_FILES = tuple(re.escape(name) for name in (RECORD_FILE, REAL_FILE, LOG_FILE, EVALUATION_FILE)) + (
+    rf"{WEIGHTS_DIR}/scale_\d{{2,}}\.safetensors",
+    rf"{PREVIEWS_DIR}/scale_\d{{2,}}_(real|sample|reconstruction)\.png",
+    rf"samples/start\d+(_h{_NUMBER}_v{_NUMBER})?/{_SEED_IMAGE}",
+    rf"retarget/\d+x\d+_start\d+/{_SEED_IMAGE}",
+    rf"animate/start\d+_beta{_NUMBER}(_loop)?\.(gif|mp4)",
+    r"paint/[^/]+_start\d+(_quantized)?\.png",
+    r"paint/quantized_scale\d{2,}_\d+colours\.safetensors",
+    r"(harmonize|edit)/[^/]+_(start\d+|mask_used)\.png",
+    rf"sr/[^/]+_x{_NUMBER}(_backprojected|_bicubic)?\.png",
+)
 KIND = RunKind(format="singan-run", version=1, family="singan", label="singan run",
                description="single-image SinGAN run", commands="`singan sample` and the other tasks",
-               version_label="run format", entries=RUN_ENTRIES)
+               version_label="run format", files=RUN_FILES)
 FORMAT, FORMAT_VERSION = KIND.format, KIND.version
 
 
@@ -100,8 +113,11 @@ class SinGANRun:
 
 
 def run_directory(image: str | Path, out: str | Path | None = None, name: str | None = None) -> Path:
-    """<out>/<name>, the name defaulting to the image's file name without its extension."""
-    return run_root(out) / (name or Path(image).stem)
+    """<out>/<name>, the name defaulting to the image's file name without its extension; the name must be
+    one folder name (singan.runs.directory)."""
+    if name is not None:
+        return run_path(out, name)
+    return run_path(out, Path(image).stem, origin="the image's file name")
 
 
 def resume_command(directory: Path, image: str | Path) -> str:
@@ -127,20 +143,48 @@ def _record(values: dict) -> RunRecord:
     values["input"] = InputRecord(**values["input"])
     values["scales"] = [ScaleRecord(**scale) for scale in values["scales"]]
     record = RunRecord(**values)
-    record.train_config  # validates the keys
-    sizes = record.pyramid["sizes"]
-    if not sizes or any(len(size) != 2 or min(size) < 1 for size in sizes):
-        raise ValueError("pyramid sizes must be [height, width] pairs")
-    if len(record.scales) > len(sizes):
-        raise ValueError(f"{len(record.scales)} trained scales for {len(sizes)} planned")
-    for scale, entry in enumerate(record.scales):
-        if list(entry.size) != list(sizes[scale]):
-            raise ValueError(f"scale {scale} has size {entry.size}, planned {sizes[scale]}")
-        if not (math.isfinite(entry.noise_amp) and entry.noise_amp >= 0):
-            raise ValueError(f"scale {scale} has noise amplitude {entry.noise_amp}")
+    config = record.train_config.validate()  # the keys, and the sizes within their limits
     if record.input.channels not in (1, 3):
         raise ValueError(f"image channels must be 1 or 3, not {record.input.channels}")
+    _check_sizes(record)
+    for scale, entry in enumerate(record.scales):
+        if list(entry.size) != list(record.pyramid["sizes"][scale]):
+            raise ValueError(f"scale {scale} has size {entry.size}, planned {record.pyramid['sizes'][scale]}")
+        if not (math.isfinite(entry.noise_amp) and entry.noise_amp >= 0):
+            raise ValueError(f"scale {scale} has noise amplitude {entry.noise_amp}")
+        # One file of its own per scale, in the run, as save_scale names it (a record cannot point a
+        # thousand scales at one file, or out of the run directory).
+        if entry.weights != weights_name(scale):
+            raise ValueError(f"scale {scale} has weights {entry.weights!r}, expected {weights_name(scale)!r}")
+        # The networks are built at this width before their weights are read: it must be the config's.
+        if not _is_count(entry.channels) or entry.channels != config.width(scale):
+            raise ValueError(f"scale {scale} has {entry.channels!r} channels; its config gives {config.width(scale)}")
     return record
+
+
+def _check_sizes(record: RunRecord) -> None:
+    """Every size is a [height, width] of whole pixels within LARGEST_SIDE, the scales grow from the coarsest
+    to the finest, and the finest is no larger than the input image (the pyramid only shrinks)."""
+    if not _is_size(record.input.size, limit=None):
+        raise ValueError(f"the input size must be [height, width] in pixels, not {record.input.size!r}")
+    sizes = record.pyramid["sizes"]
+    if not isinstance(sizes, list) or not sizes or not all(_is_size(size) for size in sizes):
+        raise ValueError(f"pyramid sizes must be [height, width] pairs of 1 to {LARGEST_SIDE} px")
+    if any(later[0] < earlier[0] or later[1] < earlier[1] for earlier, later in zip(sizes, sizes[1:])):
+        raise ValueError("pyramid sizes must grow from the coarsest scale to the finest")
+    if sizes[-1][0] > record.input.size[0] or sizes[-1][1] > record.input.size[1]:
+        raise ValueError(f"the finest scale {sizes[-1]} is larger than the input image {record.input.size}")
+    if len(record.scales) > len(sizes):
+        raise ValueError(f"{len(record.scales)} trained scales for {len(sizes)} planned")
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _is_size(size: object, limit: int | None = LARGEST_SIDE) -> bool:
+    return (isinstance(size, list) and len(size) == 2 and all(_is_count(side) for side in size)
+            and (limit is None or max(size) <= limit))
 
 
 def load(directory: Path, record: RunRecord, device: str = "auto", require_complete: bool = True) -> SinGANRun:
@@ -175,18 +219,29 @@ def load_model(run_dir: Path, record: RunRecord, device: torch.device) -> SinGAN
     """The trained scales of a run, strictly checked against run.json, on `device`."""
     model = SinGAN(record.input.channels, record.train_config.noise_padding)
     for scale, entry in enumerate(record.scales):
-        tensors = read_run_tensors(Path(run_dir) / entry.weights)
+        path = Path(run_dir) / entry.weights
+        expected = _expected_tensors(model, scale, entry)
+        # The file's header first: networks of the width run.json claims are built only for a file that holds them.
+        check_run_layout(path, expected)
+        tensors = read_run_tensors(path)
+        check_run_tensors(tensors, expected, path)
         generator = ScaleGenerator(record.input.channels, entry.channels)
         critic = PatchCritic(record.input.channels, entry.channels)
-        expected = _network_tensors(generator, critic)
-        if scale == 0:
-            expected["reconstruction_noise"] = torch.empty(1, 1, *model.noise_size(entry.size))
-        check_run_tensors(tensors, expected, Path(run_dir) / entry.weights)
         _load_networks(tensors, generator, critic)
         if scale == 0:
             model.reconstruction_noise = tensors["reconstruction_noise"]
         model.add_scale(generator, critic, entry.noise_amp, tuple(entry.size))
     return model.to(device)
+
+
+def _expected_tensors(model: SinGAN, scale: int, entry: ScaleRecord) -> dict[str, torch.Tensor]:
+    """What a scale's weights file must hold, as meta tensors: shapes and dtypes, nothing allocated."""
+    with torch.device("meta"):
+        expected = _network_tensors(ScaleGenerator(model.image_channels, entry.channels),
+                                    PatchCritic(model.image_channels, entry.channels))
+        if scale == 0:
+            expected["reconstruction_noise"] = torch.empty(1, 1, *model.noise_size(entry.size))
+    return expected
 
 
 def save_networks(path: Path, generator: ScaleGenerator, critic: PatchCritic, extra: dict[str, torch.Tensor]) -> None:
@@ -211,7 +266,7 @@ def save_real(run_dir: Path, image: torch.Tensor) -> None:
 
 def load_real(run_dir: Path, record: RunRecord) -> torch.Tensor:
     tensors = read_run_tensors(Path(run_dir) / REAL_FILE)
-    expected = {"image": torch.empty(1, record.input.channels, *record.planned_sizes[-1])}
+    expected = {"image": torch.empty(1, record.input.channels, *record.planned_sizes[-1], device="meta")}
     check_run_tensors(tensors, expected, Path(run_dir) / REAL_FILE)
     return tensors["image"]
 

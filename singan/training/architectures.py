@@ -13,7 +13,9 @@ from torch import nn
 
 from singan.config.gan import GANConfig
 from singan.errors import ConfigError
+from singan.memory import FLOAT_BYTES, check_fits
 from singan.models import pggan, stylegan, stylegan2
+from singan.models.resolutions import block_resolutions, channels_at
 from singan.training.objective import Objective
 from singan.training.pggan import PGGANObjective
 from singan.training.stylegan import StyleGANObjective
@@ -83,3 +85,41 @@ def build_generator(config: GANConfig) -> nn.Module:
 
 def build_discriminator(config: GANConfig) -> nn.Module:
     return architecture_of(config).discriminator(**_network_sizes(config))
+
+
+# What one training step keeps at the least, per image and per element of every block's feature maps: 8
+# floats (a few saved tensors per layer of each network, for the backward passes). Measured on a CPU at
+# 64 px: 43 (pggan) to 72 (stylegan) floats, so a request refused for it is clearly impossible, not tight;
+# StyleGAN2 at 1024 px with the papers' sizes counts about 2 GB per image.
+ACTIVATION_BYTES = 8 * FLOAT_BYTES
+# Weights, gradients and Adam's two moments of both trained networks.
+TRAINED_COPIES = 4
+
+
+def training_memory_bytes(config: GANConfig, local_batch: int) -> int:
+    """A low estimate of what training the configuration takes on one process with `local_batch` images:
+    the networks' weights and optimiser state, and the activations of one step."""
+    features = sum(channels_at(size, config.channel_base, config.channel_max) * size * size
+                   for size in block_resolutions(config.resolution))
+    # Built on the meta device: the parameters are counted without allocating them.
+    with torch.device("meta"):
+        generator, discriminator = build_generator(config), build_discriminator(config)
+    generator_weights, discriminator_weights = _parameter_count(generator), _parameter_count(discriminator)
+    # The generator's moving average is one more copy of its weights.
+    weights = TRAINED_COPIES * (generator_weights + discriminator_weights) + generator_weights
+    return FLOAT_BYTES * weights + local_batch * features * ACTIVATION_BYTES
+
+
+def check_training_fits(config: GANConfig, processes: int, device: torch.device) -> None:
+    """Refuse, before the data or a network is loaded, a batch or network size the device cannot hold."""
+    local_batch = max(1, config.batch // max(1, processes))
+    widest = max(channels_at(size, config.channel_base, config.channel_max)
+                 for size in block_resolutions(config.resolution))
+    share = f", {local_batch} per process" if processes > 1 else ""
+    check_fits(training_memory_bytes(config, local_batch),
+               f"--batch {config.batch}{share} at {config.resolution} px (up to {widest} channels)",
+               "lower --batch, or --channel-max or --resolution", device)
+
+
+def _parameter_count(module: nn.Module) -> int:
+    return sum(parameter.numel() for parameter in module.parameters())

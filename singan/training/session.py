@@ -26,6 +26,9 @@ from singan.training.distributed import any_process
 from singan.training.gan import GANTrainer
 
 SNAPSHOT_IMAGES = 32
+# The first checkpoint is written early (the default interval is 10k images) so that a run killed in its
+# first minutes resumes instead of starting again.
+FIRST_CHECKPOINT_IMAGES = 1000
 
 
 class RunWriter(Protocol):
@@ -130,9 +133,13 @@ class TrainingSession:
         return marks, window
 
     def _next_mark(self, name: str) -> int:
-        """The next multiple of the interval (in images) after the images seen so far."""
+        """The next multiple of the interval (in images) after the images seen so far; the first checkpoint
+        comes after FIRST_CHECKPOINT_IMAGES at the latest, so that a short run can be resumed."""
         interval = max(1, round(getattr(self.config, f"{name}_kimg") * 1000))
-        return (self.trainer.images_seen // interval + 1) * interval
+        mark = (self.trainer.images_seen // interval + 1) * interval
+        if name == "checkpoint" and self.trainer.images_seen < FIRST_CHECKPOINT_IMAGES:
+            return min(mark, FIRST_CHECKPOINT_IMAGES)
+        return mark
 
     def _check_finite(self, losses: dict[str, float]) -> None:
         if not all(math.isfinite(value) for value in losses.values()):

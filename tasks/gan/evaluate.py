@@ -11,6 +11,7 @@ from torch import nn
 from singan.device import module_device
 from singan.errors import ConfigError, InputImageError
 from singan.images import from_uint8, to_uint8
+from singan.memory import check_fits
 from singan.metrics.frechet import frechet_distance, gaussian_statistics
 from singan.metrics.inception import InceptionV3
 from singan.metrics.swd import PATCHES_PER_IMAGE, SWDResult, dataset_swd
@@ -55,6 +56,9 @@ def check_evaluation(generator: nn.Module, reals: torch.Tensor, num: int, trunca
     if batch_size < 1:
         raise ConfigError(f"--batch must be a positive integer (got {batch_size})")
     check_truncation(generator, truncation)
+    # The generated images are all kept, as uint8 on the CPU.
+    size = generator.resolution
+    check_fits(num * generator.image_channels * size * size, f"--num {num} at {size} px", "lower --num")
 
 
 @torch.no_grad()

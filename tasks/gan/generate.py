@@ -13,6 +13,7 @@ from torch import nn
 
 from singan.device import module_device
 from singan.errors import ConfigError
+from singan.memory import check_fits, float_images_bytes
 from singan.seeds import check_seeds, output_generator
 
 # psi: 1 leaves w as it is, 0 gives the average image; above 1 exaggerates (StyleGAN's truncation trick).
@@ -35,6 +36,14 @@ def check_truncation(generator: nn.Module, truncation: float, truncation_cutoff:
     if truncation_cutoff is not None and not 1 <= truncation_cutoff <= generator.num_ws:
         raise ConfigError(f"--trunc-cutoff must be from 1 to {generator.num_ws}, the generator's style layers "
                           f"(got {truncation_cutoff})")
+
+
+def check_images_fit(generator: nn.Module, count: int, copies: int, what: str, advice: str) -> None:
+    """Refuse a task that keeps `copies` of `count` generated images at once (a grid, a video's frames)
+    beyond what the generator's device can hold."""
+    size = generator.resolution
+    check_fits(copies * float_images_bytes(count, generator.image_channels, size, size), what, advice,
+               module_device(generator))
 
 
 def render(generator: nn.Module, ws: torch.Tensor, noise_seed: int) -> torch.Tensor:

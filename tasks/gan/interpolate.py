@@ -16,7 +16,7 @@ from torch import nn
 from singan.device import module_device
 from singan.errors import ConfigError
 from singan.seeds import check_seeds
-from tasks.gan.generate import check_truncation, latent, render
+from tasks.gan.generate import check_images_fit, check_truncation, latent, render
 
 SPACES = ("w", "z")
 FRAMES = 60
@@ -69,6 +69,8 @@ def check_interpolation(generator: nn.Module, seeds: Sequence[int], frames: int,
     if space not in SPACES:
         raise ConfigError(f"--space must be w or z (got {space!r})")
     check_truncation(generator, truncation)
+    # Every frame is kept until the video is written.
+    check_images_fit(generator, frames, 1, f"--frames {frames} at {generator.resolution} px", "lower --frames")
 
 
 @torch.no_grad()

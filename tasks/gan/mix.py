@@ -16,7 +16,7 @@ from singan.errors import ConfigError
 from singan.images import image_grid
 from singan.ranges import RangeRule, parse_ranges
 from singan.seeds import check_seeds
-from tasks.gan.generate import check_truncation, render, styles
+from tasks.gan.generate import check_images_fit, check_truncation, render, styles
 
 # Style layers come in pairs, one pair per resolution from 4 px up (StyleGAN): the paper's named groups.
 LAYER_GROUPS = {"coarse": (0, 4), "middle": (4, 8), "fine": (8, None)}  # 4-8 px, 16-32 px, 64 px and up
@@ -62,6 +62,10 @@ def check_mixing(generator: nn.Module, row_seeds: Sequence[int], column_seeds: S
     check_seeds(row_seeds, "--rows")
     check_seeds(column_seeds, "--columns")
     check_truncation(generator, truncation)
+    # The cells are kept, then joined into one batch, then tiled into the grid: three copies at once.
+    cells = (len(row_seeds) + 1) * (len(column_seeds) + 1)
+    check_images_fit(generator, cells, 3, f"a grid of {len(row_seeds)} x {len(column_seeds)} seeds at "
+                     f"{generator.resolution} px", "give fewer --rows or --columns")
 
 
 @torch.no_grad()

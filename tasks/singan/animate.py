@@ -8,7 +8,9 @@ import torch
 
 from singan.errors import ConfigError
 from singan.models.singan import SinGAN
+from singan.memory import float_images_bytes
 from singan.seeds import output_generator
+from tasks.singan.footprint import check_synthesis_fits
 from tasks.singan.sample import check_start_scale, default_batch_size
 
 ALPHA = 0.1  # pull towards the reconstruction noise
@@ -46,6 +48,16 @@ def check_walk(frames: int, alpha: float, beta: float) -> None:
         raise ConfigError(f"--beta must be in [0, 1) (got {beta})")
 
 
+def check_animation_fits(model: SinGAN, frames: int, start_scale: int, batch: int) -> None:
+    """The walk keeps every frame's noise map of each scale from `start_scale` up, and the frames themselves."""
+    walks = sum(float_images_bytes(frames, model.noise_channels(scale), *model.noise_size(model.sizes[scale]))
+                for scale in range(start_scale, model.num_scales))
+    images = float_images_bytes(frames, model.image_channels, *model.sizes[-1])
+    height, width = model.sizes[-1]
+    check_synthesis_fits(model, model.sizes, batch, f"--frames {frames} at {height}x{width} px", "lower --frames",
+                         extra_bytes=walks + images)
+
+
 @torch.no_grad()
 def animation_frames(model: SinGAN, *, frames: int = FRAMES, start_scale: int = START_SCALE, alpha: float = ALPHA,
                      beta: float = BETA, seed: int = 0, loop: bool = False,
@@ -54,6 +66,8 @@ def animation_frames(model: SinGAN, *, frames: int = FRAMES, start_scale: int = 
     layout stays); from it up, each scale walks around its reconstruction noise (z_rec, or zero above 0)."""
     check_start_scale(model, start_scale)
     check_walk(frames, alpha, beta)
+    batch = batch_size or default_batch_size(model.device, model.sizes[-1])
+    check_animation_fits(model, frames, start_scale, batch)
     rng = output_generator(seed)
     fixed = model.reconstruction_noises(0, start_scale - 1) if start_scale > 0 else []
     walks = []
@@ -62,7 +76,6 @@ def animation_frames(model: SinGAN, *, frames: int = FRAMES, start_scale: int = 
             torch.zeros_like(model.draw_noise(rng, scale, model.sizes[scale]))
         walks.append(random_walk(anchor, lambda: model.draw_noise(rng, scale, model.sizes[scale]), frames,
                                  alpha, beta, loop))
-    batch = batch_size or default_batch_size(model.device, model.sizes[-1])
     for first in range(0, frames, batch):
         last = min(first + batch, frames)
         noises = fixed + [torch.cat(walk[first:last]) for walk in walks]

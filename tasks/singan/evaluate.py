@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from singan.errors import ConfigError
+from singan.memory import check_fits, float_images_bytes
 from singan.metrics.diversity import diversity
 from singan.metrics.inception import InceptionV3
 from singan.metrics.sifid import sifid
@@ -42,6 +43,10 @@ def check_options(model: SinGAN, num: int, start_scale: int) -> None:
     if num < 2:
         raise ConfigError(f"--num must be at least 2: diversity compares samples (got {num})")
     check_start_scale(model, start_scale)
+    # Every sample is kept, and again in the batch the metrics compare.
+    height, width = model.sizes[-1]
+    check_fits(2 * float_images_bytes(num, model.image_channels, height, width),
+               f"--num {num} at {height}x{width} px", "lower --num", model.device)
 
 
 @torch.no_grad()

@@ -10,6 +10,7 @@ from singan.errors import ConfigError
 from singan.models.singan import SinGAN
 from singan.pyramid import Size, scaled_sizes
 from singan.seeds import output_generator
+from tasks.singan.footprint import check_synthesis_fits
 
 # Samples generated together on a GPU: enough to fill it, small enough for a laptop GPU's memory.
 MAX_BATCH_PIXELS = 4_000_000
@@ -36,6 +37,8 @@ def sample_images(model: SinGAN, seeds: list[int], *, start_scale: int = 0, scal
         raise ConfigError(f"--batch must be a positive integer (got {batch_size})")
     sizes = sample_sizes(model, start_scale, scale_h, scale_v, size)
     batch = batch_size or default_batch_size(model.device, sizes[-1])
+    check_synthesis_fits(model, sizes, batch, f"{batch} image(s) of {sizes[-1][0]}x{sizes[-1][1]} px at once",
+                         "ask for a smaller size (--size, --scale-h, --scale-v) or a smaller --batch")
     for first in range(0, len(seeds), batch):
         chunk = seeds[first:first + batch]
         # Convolution kernels may round differently for another batch size, so the last chunk is

@@ -15,8 +15,10 @@ import torch
 from singan.config.singan import TrainConfig
 from singan.errors import ConfigError, InputImageError
 from singan.models.singan import SinGAN
-from singan.pyramid import Size, resize, upsample
+from singan.pyramid import Size, plan_for, resize, upsample
+from singan.memory import check_fits
 from singan.seeds import output_generator
+from tasks.singan.footprint import check_synthesis_fits, scale_widths, synthesis_bytes
 
 RECONSTRUCTION_WEIGHT = 100.0  # alpha for super-resolution runs (10 for the others)
 MIN_SIZE = 18  # the original's smallest coarsest short side for super-resolution runs
@@ -90,6 +92,8 @@ def super_resolve(model: SinGAN, image: torch.Tensor, factor: float, seed: int =
     check_rounds(back_projection)
     sizes = step_sizes(tuple(image.shape[-2:]), factor)
     finest = model.num_scales - 1
+    check_synthesis_fits(model, sizes, 1, _upscale_request(factor, sizes[-1]), UPSCALE_ADVICE,
+                         widths=[scale_widths(model)[finest]] * len(sizes))
     rng = output_generator(seed)
     noises = [model.draw_noise(rng, finest, size) for size in sizes]
     generator, amplitude = model.generators[finest], model.noise_amplitudes[finest]
@@ -101,6 +105,23 @@ def super_resolve(model: SinGAN, image: torch.Tensor, factor: float, seed: int =
         current = model.cascade([generator], [amplitude], [noise], [size], image=upsample(current, size))
         current = back_project(current, image, back_projection)
     return current
+
+
+UPSCALE_ADVICE = "lower --factor, or upscale a smaller image"
+
+
+def _upscale_request(factor: float, size: Size) -> str:
+    return f"--factor {factor:g} (a {size[0]}x{size[1]} px result)"
+
+
+def check_upscale_fits(image: torch.Tensor, factor: float, config: TrainConfig, device: torch.device) -> None:
+    """Before a run is trained on `image` [1, C, h, w] with `config`: whether its upscale by `factor` can fit
+    on `device` (the finest scale's width is the config's at the last scale of the image's pyramid)."""
+    size = tuple(image.shape[-2:])
+    width = config.validate().width(plan_for(*size, config).num_scales - 1)
+    sizes = step_sizes(size, factor)
+    check_fits(synthesis_bytes(image.shape[1], sizes, 1, [width] * len(sizes)), _upscale_request(factor, sizes[-1]),
+               UPSCALE_ADVICE, device)
 
 
 def check_rounds(rounds: int) -> None:
