@@ -477,3 +477,23 @@ def test_resume_with_nothing_to_resume_says_it_starts(tmp_path, image_file):
 def test_a_run_json_nested_too_deep_or_far_too_large_is_one_line(run_copy, record):
     (run_copy / "run.json").write_text(record)
     assert_one_line(invoke("sample", run_copy, "--num", "1", "--device", "cpu"), "run.json", "unreadable")
+
+
+@pytest.mark.parametrize("failure", [MemoryError(), RuntimeError("[enforce fail at alloc_cpu.cpp:117] "
+                                                                 "DefaultCPUAllocator: can't allocate memory"),
+                                     RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")])
+def test_running_out_of_memory_is_one_line(run_copy, monkeypatch, failure):
+    def exhausted(*arguments, **keywords):
+        raise failure
+
+    monkeypatch.setattr(api, "sample_run", exhausted)
+    assert_one_line(invoke("sample", run_copy, "--num", "1", "--device", "cpu"), "out of memory", "--resume")
+
+
+def test_other_runtime_errors_are_not_disguised_as_memory(run_copy, monkeypatch):
+    def broken(*arguments, **keywords):
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(api, "sample_run", broken)
+    result = invoke("sample", run_copy, "--num", "1", "--device", "cpu")
+    assert isinstance(result.exception, RuntimeError) and "a bug of ours" in str(result.exception)

@@ -6,18 +6,22 @@ import sys
 import warnings
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
+
+from singan.errors import ConfigError, SinGANError
+from singan.files import describe_os_error
+from singan.ranges import MOST_SEEDS, parse_seeds
 
 try:  # Typer 0.20 and later carry their own copy of Click
     from typer._click import exceptions as click_errors
 except ImportError:  # earlier ones use Click itself
     from click import exceptions as click_errors
-from rich.console import Console
-from rich.markup import escape
 
-from singan.errors import ConfigError, SinGANError
-from singan.files import describe_os_error
-from singan.ranges import MOST_SEEDS, parse_seeds
+# Click 8.2 and later raise this for a group called without arguments (the help is printed instead).
+_NO_ARGUMENTS = getattr(click_errors, "NoArgsIsHelpError", ())
+
 
 class OneLineErrors(TyperGroup):
     """The command-line app: usage errors (an unknown option, a value of the wrong type, a missing argument)
@@ -32,7 +36,7 @@ class OneLineErrors(TyperGroup):
                 result = super().main(*args, standalone_mode=False, **kwargs)
             # Without standalone mode, Click returns a typer.Exit's code, or the command's value (None).
             code = result if isinstance(result, int) else 0
-        except click_errors.NoArgsIsHelpError as error:
+        except _NO_ARGUMENTS as error:
             errors.print(error.ctx.get_help(), highlight=False)
             code = error.exit_code
         except click_errors.ClickException as error:
@@ -65,6 +69,11 @@ def report(message: str) -> None:
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
+OUT_OF_MEMORY = ("out of memory: the input or the settings ask for more than this device has (a training run "
+                 "keeps what it saved and continues with --resume)")
+_OUT_OF_MEMORY_SIGNS = ("out of memory", "can't allocate memory", "not enough memory")
+
+
 def reporting_errors(command):
     """Bad input, and what the system refuses (a full disk, a missing permission, too little memory), become
     one line on stderr and exit code 1, never a traceback."""
@@ -78,7 +87,11 @@ def reporting_errors(command):
         except OSError as error:
             report(describe_os_error(error))
         except MemoryError:
-            report("out of memory: the input or the settings ask for more than this machine has")
+            report(OUT_OF_MEMORY)
+        except RuntimeError as error:  # torch's allocators raise RuntimeErrors (CUDA's OutOfMemoryError is one)
+            if not any(sign in str(error) for sign in _OUT_OF_MEMORY_SIGNS):
+                raise
+            report(OUT_OF_MEMORY)
         raise typer.Exit(1)
 
     return wrapper
