@@ -497,3 +497,12 @@ def test_other_runtime_errors_are_not_disguised_as_memory(run_copy, monkeypatch)
     monkeypatch.setattr(api, "sample_run", broken)
     result = invoke("sample", run_copy, "--num", "1", "--device", "cpu")
     assert isinstance(result.exception, RuntimeError) and "a bug of ours" in str(result.exception)
+
+
+def test_eval_of_a_gan_run_takes_max_pixels(tmp_path):
+    folder = shapes_folder(tmp_path / "shapes")
+    assert invoke("gan", "train", folder, *GAN_SMALL, "--out", tmp_path / "runs", "--name", "g",
+                  "--kimg", "0.008").exit_code == 0
+    result = invoke("eval", tmp_path / "runs" / "g", "--num", "4", "--device", "cpu", "--max-pixels", "10")
+    assert_one_line(result, "none of the 12 image files could be read", "--max-pixels")
+    assert invoke("eval", tmp_path / "runs" / "g", "--num", "4", "--device", "cpu", "--quiet").exit_code == 0

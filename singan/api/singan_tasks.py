@@ -9,8 +9,8 @@ import torch
 
 from singan.api.singan import load_run, train_run
 from singan.config.singan import TrainConfig
-from singan.errors import ConfigError, InputImageError, RunError
 from singan.device import resolve_device
+from singan.errors import ConfigError, InputImageError, RunError
 from singan.events import EventHandler, Notice, ignore
 from singan.files import check_folder
 from singan.images import (DEFAULT_MAX_PIXELS, check_video, file_sha256, load_image, save_image, save_seed_images,
@@ -40,7 +40,7 @@ def _folder(run: SinGANRun, task: str, out: str | Path | None) -> Path:
 def sample_run(run: SinGANRun, seeds: list[int], *, start_scale: int = 0, scale_h: float = 1.0,
                scale_v: float = 1.0, out: str | Path | None = None, batch_size: int | None = None) -> list[Path]:
     """Write one PNG per seed (seed0007.png); returns the paths."""
-    folder = _folder(run, "samples", out) if out is not None else \
+    folder = check_folder(out) if out is not None else \
         run.directory / "samples" / _sample_folder(start_scale, scale_h, scale_v)
     return save_seed_images(folder, sample_images(run.model, seeds, start_scale=start_scale, scale_h=scale_h,
                                                   scale_v=scale_v, batch_size=batch_size))
@@ -55,7 +55,7 @@ def _sample_folder(start_scale: int, scale_h: float, scale_v: float) -> str:
 def retarget_run(run: SinGANRun, size: Size, seeds: list[int], *, start_scale: int = 0,
                  out: str | Path | None = None, batch_size: int | None = None) -> list[Path]:
     """One PNG per seed in RUN/retarget/<H>x<W>_start<k>/ (or `out`)."""
-    folder = _folder(run, "retarget", out) if out is not None else \
+    folder = check_folder(out) if out is not None else \
         run.directory / "retarget" / f"{size[0]}x{size[1]}_start{start_scale}"
     return save_seed_images(folder, retarget_images(run.model, size, seeds, start_scale=start_scale,
                                                     batch_size=batch_size))

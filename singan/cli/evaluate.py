@@ -9,9 +9,11 @@ from rich.table import Table
 
 from singan import api
 from singan.cli.app import app, console, notify, reporting_errors
-from singan.cli.options import DeviceOption, InceptionWeightsOption, LayoutScaleOption, QuietOption, RunArgument
+from singan.cli.options import (DeviceOption, InceptionWeightsOption, LayoutScaleOption, MaxPixelsOption, QuietOption,
+                                RunArgument)
 from singan.errors import ConfigError, RunError
 from singan.events import ignore
+from singan.images import DEFAULT_MAX_PIXELS
 from tasks.singan.evaluate import NUM_SAMPLES
 
 # The paper's figure for samples from the coarsest scale on Places images.
@@ -28,12 +30,13 @@ def evaluate(
     inception_weights: InceptionWeightsOption = None,
     device: DeviceOption = "auto",
     quiet: QuietOption = False,
+    max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
 ):
     """Measure a run: patch SWD against the training image (with its noise floor), diversity, and SIFID; a GAN
     run as `singan gan eval` does, against the folder it was trained on."""
     directory = api.find_run(run)
     if api.open_run(directory).family == "gan":
-        return _evaluate_gan(directory, num, seed, start_scale, inception_weights, device, quiet)
+        return _evaluate_gan(directory, num, seed, start_scale, inception_weights, device, quiet, max_pixels)
     loaded = api.load_run(directory, device=device)
     evaluation, path = api.evaluate_run(loaded, NUM_SAMPLES if num is None else num, seed, start_scale,
                                         inception_weights, on_event=ignore if quiet else notify)
@@ -43,7 +46,7 @@ def evaluate(
 
 
 def _evaluate_gan(directory: Path, num, seed: int, start_scale: int, inception_weights, device: str,
-                  quiet: bool) -> None:
+                  quiet: bool, max_pixels: int) -> None:
     if start_scale:
         raise ConfigError("--start-scale is for SinGAN runs; a GAN run has no scales")
     loaded = api.gan.load_gan_run(directory, device=device)
@@ -51,7 +54,8 @@ def _evaluate_gan(directory: Path, num, seed: int, start_scale: int, inception_w
     if not data.is_dir():
         raise RunError(f"{directory} was trained on {data}, which is not there; evaluate it against a folder of "
                        f"images with: singan gan eval {directory} FOLDER")
-    evaluation, path = api.gan.evaluate_run(loaded, data, num=num, seed=seed, inception_weights=inception_weights)
+    evaluation, path = api.gan.evaluate_run(loaded, data, num=num, seed=seed, inception_weights=inception_weights,
+                                            max_pixels=max_pixels)
     if not quiet:
         console.print(gan_evaluation_table(evaluation))
         console.print(f"Wrote [bold]{escape(str(path))}[/]", highlight=False, soft_wrap=True)

@@ -8,7 +8,6 @@ tells them apart by run.json's `format`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import torch
 
 from singan.errors import ConfigError
-from singan.models.singan import SinGAN
 from singan.memory import float_images_bytes
+from singan.models.singan import SinGAN
 from singan.seeds import output_generator
 from tasks.singan.footprint import check_synthesis_fits
 from tasks.singan.sample import check_start_scale, default_batch_size
