@@ -1,6 +1,12 @@
 """Errors caused by what the user handed us: the CLI prints them as one line, without a traceback."""
 
 
+def one_line(error: BaseException, limit: int = 200) -> str:
+    """A library's error message for one of ours: its lines joined into one, cut to `limit` characters, or
+    the error's type where it says nothing."""
+    return " ".join(str(error).split())[:limit] or type(error).__name__
+
+
 class SinGANError(Exception):
     """Base class: the message is complete and meant for the user."""
 

@@ -57,8 +57,7 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path), device="cpu")
     except Exception as error:  # header, size and I/O errors all mean "not a weights file"
-        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-        raise TensorFileError("unreadable", f"unreadable as a safetensors file ({reason})", reason) from None
+        raise _unreadable_safetensors(error) from None
 
 
 # The element types a safetensors header names (safetensors' own spelling).
@@ -83,8 +82,13 @@ def read_tensor_layout(path: str | Path) -> dict[str, torch.Tensor]:
             return {key: torch.empty(piece.get_shape(), dtype=SAFETENSORS_DTYPES[piece.get_dtype()], device="meta")
                     for key, piece in slices.items()}
     except Exception as error:  # header, size, dtype and I/O errors all mean "not a weights file"
-        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-        raise TensorFileError("unreadable", f"unreadable as a safetensors file ({reason})", reason) from None
+        raise _unreadable_safetensors(error) from None
+
+
+def _unreadable_safetensors(error: Exception) -> TensorFileError:
+    """What the safetensors library said, its first line, as our error."""
+    reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+    return TensorFileError("unreadable", f"unreadable as a safetensors file ({reason})", reason)
 
 
 def _read_pth(path: Path) -> object:

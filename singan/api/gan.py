@@ -11,7 +11,7 @@ from torch import nn
 from singan.config.gan import GANConfig
 from singan.data.imagefolder import ImageFolderData, load_image_folder
 from singan.device import describe_device, resolve_device
-from singan.errors import ConfigError, RunError
+from singan.errors import ConfigError, RunError, one_line
 from singan.events import EventHandler, GANTrainingStarted, Notice, ignore
 from singan.files import atomic_write_json, check_folder, describe_os_error
 from singan.images import DEFAULT_MAX_PIXELS, check_video, image_grid, save_image, save_seed_images, save_video
@@ -159,9 +159,8 @@ def _restore(trainer: GANTrainer, directory: Path) -> None:
     try:
         trainer.restore(tensors, state)
     except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as error:
-        detail = " ".join(str(error).split())[:300] or type(error).__name__
         raise RunError(f"{directory / runs.CHECKPOINT_FILE}: corrupt checkpoint (it does not fit the run's "
-                       f"networks: {detail})") from None
+                       f"networks: {one_line(error, 300)})") from None
 
 
 class RunDirectoryWriter:

@@ -16,7 +16,7 @@ from typing import ClassVar
 import torch
 
 import singan
-from singan.errors import RunError
+from singan.errors import RunError, one_line
 from singan.files import append_json_line, atomic_write_json
 from singan.runs.directory import (DEFAULT_ROOT, RECORD_FILE, read_record_values,  # noqa: F401 (names the formats use)
                                    run_root)
@@ -83,7 +83,7 @@ def read_record_json(run_dir: str | Path) -> tuple[object, Path]:
     try:
         return read_record_values(path), path
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise RunError(f"{path}: unreadable ({' '.join(str(error).split())[:200]})") from None
+        raise RunError(f"{path}: unreadable ({one_line(error)})") from None
 
 
 def check_record_format(values: object, path: Path, kind: RunKind) -> dict:
