@@ -53,6 +53,19 @@ def read_tensors(path: str | Path) -> dict[str, torch.Tensor]:
     return tensors
 
 
+def read_tensor_container(path: str | Path) -> dict:
+    """What a weights file holds at its top level, read as safely as `read_tensors`: a dict whose values
+    are tensors, or (in `.pth` files of other tools) dicts of tensors and plain bookkeeping values, such
+    as BasicSR's {"params_ema": {...}, "params": {...}}."""
+    path = Path(path)
+    if not path.is_file():
+        raise TensorFileError("missing", "not found" if not path.exists() else "not a file")
+    values = _read_safetensors(path) if path.suffix == ".safetensors" else _read_pth(path)
+    if not isinstance(values, dict):
+        raise TensorFileError("not_tensors", f"holds a {type(values).__name__}, not a state dict of tensors")
+    return values
+
+
 def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path), device="cpu")

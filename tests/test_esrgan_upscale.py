@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from singan.errors import ConfigError
 from singan.models.esrgan import RRDBNet, SRVGGNetCompact
 from tasks.esrgan.upscale import upscale
 
@@ -63,8 +64,8 @@ def test_a_tile_larger_than_the_image_is_the_whole_image():
     assert torch.equal(upscale(network, picture, tile=64), upscale(network, picture))
 
 
-@pytest.mark.parametrize("options, message", [({"tile": 0}, "tile must be"), ({"tile": 8, "tile_pad": -1},
-                                                                              "tile_pad must be")])
+@pytest.mark.parametrize("options, message", [({"tile": 0}, "--tile must be"),
+                                              ({"tile": 8, "tile_pad": -1}, "--tile-pad must be")])
 def test_bad_tiling_options(options, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ConfigError, match=message):
         upscale(SRVGGNetCompact(4, features=8, convs=1), torch.rand(1, 3, 8, 8), **options)

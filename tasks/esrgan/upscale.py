@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from singan.device import module_device
+from singan.errors import ConfigError
 
 DEFAULT_TILE_PAD = 16
 
@@ -29,9 +30,9 @@ def upscale(network: nn.Module, image: torch.Tensor, *, tile: int | None = None,
     one. Sides that are not multiples of the network's `multiple` are padded by reflection and the
     output cropped back. `half` runs the network in float16 (a CUDA option)."""
     if tile is not None and tile < 1:
-        raise ValueError(f"tile must be a positive number of pixels, not {tile}")
+        raise ConfigError(f"--tile must be a positive number of pixels (got {tile})")
     if tile_pad < 0:
-        raise ValueError(f"tile_pad must be zero or more, not {tile_pad}")
+        raise ConfigError(f"--tile-pad must be zero or more (got {tile_pad})")
     height, width = image.shape[-2:]
     if tile is None or (height <= tile and width <= tile):
         return _run(network, image, half)

@@ -1,0 +1,137 @@
+"""The ESRGAN family for `singan esrgan ...` and notebooks: read a published weight file of any layout,
+describe it, and upscale images with it (tiles blended, the image in host memory).
+
+Reading goes through `singan.tensorfile` (safetensors, or `.pth` with weights_only=True); no code in a
+weights file ever runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from singan.data.imagefolder import IMAGE_EXTENSIONS, find_image_files
+from singan.device import resolve_device
+from singan.errors import ConfigError, InputImageError, RunError
+from singan.events import EventHandler, Notice, ignore
+from singan.files import check_folder
+from singan.images import DEFAULT_MAX_PIXELS, load_image, save_image
+from singan.models.esrgan_layouts import Detected, LayoutError, to_ours, unwrap
+from singan.runs.common import DEFAULT_ROOT
+from singan.tensorfile import TensorFileError, read_tensor_container
+from tasks.esrgan.upscale import DEFAULT_TILE_PAD, upscale
+
+DEFAULT_OUT = DEFAULT_ROOT / "upscaled"
+LARGEST_OUTSCALE = 16
+
+
+@dataclass
+class LoadedNetwork:
+    """A weights file read into our network, with what was detected in it."""
+
+    path: Path
+    detected: Detected
+    network: nn.Module
+
+    @property
+    def parameters(self) -> int:
+        return sum(parameter.numel() for parameter in self.network.parameters())
+
+
+def load_network(weights: str | Path, device: str = "auto") -> LoadedNetwork:
+    """The network in a published (or our) weights file; a missing, unreadable or foreign file is a RunError
+    that names it and says what was found."""
+    path = Path(weights)
+    try:
+        detected, state = to_ours(unwrap(read_tensor_container(path)))
+    except TensorFileError as error:
+        raise RunError(f"{path}: {'no such weights file' if error.kind == 'missing' else error.reason}") from None
+    except LayoutError as error:
+        raise RunError(f"{path}: {error}") from None
+    network = detected.build()
+    try:
+        network.load_state_dict(state)
+    except RuntimeError as error:
+        detail = " ".join(str(error).split())[:300]
+        raise RunError(f"{path}: the {detected.layout} weights do not fit the detected network ({detail})") from None
+    return LoadedNetwork(path, detected, network.eval().requires_grad_(False).to(resolve_device(device)))
+
+
+def describe_network(loaded: LoadedNetwork) -> dict:
+    """What `singan esrgan info` shows."""
+    detected = loaded.detected
+    return {"file": str(loaded.path), "architecture": detected.architecture, "layout": detected.layout,
+            "scale": detected.scale, "image_channels": detected.image_channels, "features": detected.features,
+            "blocks": detected.blocks, "growth": detected.growth or None, "parameters": loaded.parameters}
+
+
+def input_images(inputs: list[str | Path]) -> list[Path]:
+    """The image files named, and those in the folders named (searched recursively), in order."""
+    found = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found += find_image_files(item)
+        elif item.suffix.lower() in IMAGE_EXTENSIONS or item.exists():
+            found.append(item)
+        else:
+            raise InputImageError(f"{item}: no such file or folder")
+    return found
+
+
+def check_outscale(outscale: float | None) -> None:
+    if outscale is not None and not 0 < outscale <= LARGEST_OUTSCALE:
+        raise ConfigError(f"--outscale must be above 0 and at most {LARGEST_OUTSCALE} (got {outscale})")
+
+
+def upscale_files(loaded: LoadedNetwork, inputs: list[str | Path], *, out: str | Path | None = None,
+                  outscale: float | None = None, tile: int | None = None, tile_pad: int = DEFAULT_TILE_PAD,
+                  half: bool | None = None, force: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
+                  on_event: EventHandler = ignore, on_progress=None) -> list[Path]:
+    """Upscale every image of `inputs` into <out>/<name>_x<scale>.png; existing outputs are kept (and
+    skipped) unless `force`. Returns the paths written."""
+    check_outscale(outscale)
+    folder = check_folder(out if out is not None else DEFAULT_OUT)
+    files = input_images(inputs)
+    device = next(loaded.network.parameters()).device
+    half = device.type == "cuda" if half is None else half
+    if half and device.type != "cuda":
+        raise ConfigError("--fp16 needs a CUDA device; on the CPU networks run in fp32")
+    scale = outscale or loaded.detected.scale
+    written = []
+    for done, path in enumerate(files, start=1):
+        target = folder / f"{path.stem}_x{scale:g}.png"
+        if target.exists() and not force:
+            on_event(Notice(f"{target} exists: skipped (--force writes it again)"))
+        else:
+            save_image(target, upscale_image(loaded, load_image(path, max_pixels=max_pixels), outscale=outscale,
+                                             tile=tile, tile_pad=tile_pad, half=half, on_event=on_event) * 2 - 1)
+            written.append(target)
+        if on_progress is not None:
+            on_progress(done, len(files))
+    return written
+
+
+def upscale_image(loaded: LoadedNetwork, image: torch.Tensor, *, outscale: float | None = None,
+                  tile: int | None = None, tile_pad: int = DEFAULT_TILE_PAD, half: bool = False,
+                  on_event: EventHandler = ignore) -> torch.Tensor:
+    """[1, C, H, W] in [-1, 1] -> [1, C, H', W'] in [0, 1]: through the network (grayscale as RGB, back to
+    one channel after), in fp16 when asked and redone in fp32 if that gives a non-finite value, then
+    resized to `outscale` when it differs from the network's scale."""
+    pixels = (image + 1) / 2
+    channels = pixels.shape[1]
+    if channels == 1 and loaded.detected.image_channels == 3:
+        pixels = pixels.expand(-1, 3, -1, -1)
+    result = upscale(loaded.network, pixels, tile=tile, tile_pad=tile_pad, half=half)
+    if half and not torch.isfinite(result).all():
+        on_event(Notice("fp16 gave non-finite values: redone in fp32"))
+        result = upscale(loaded.network, pixels, tile=tile, tile_pad=tile_pad, half=False)
+    if channels == 1 and result.shape[1] == 3:
+        result = result.mean(dim=1, keepdim=True)
+    if outscale is not None and outscale != loaded.detected.scale:
+        size = (max(1, round(image.shape[-2] * outscale)), max(1, round(image.shape[-1] * outscale)))
+        result = F.interpolate(result, size=size, mode="bicubic", antialias=True, align_corners=False)
+    return result.clamp(0, 1)
