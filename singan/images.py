@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
+import io
 import math
 import os
 import stat
@@ -56,11 +57,14 @@ class LoadedImage:
 
     pixels: torch.Tensor
     size: Size
+    alpha: torch.Tensor | None = None  # [1, 1, H, W] in [-1, 1], when asked for and the file has one
+    bits: int = 8  # 16 for 16-bit files, so that a tool can write what it was given
 
 
 def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, needed_side: int | None = None,
-               needed_short_side: int | None = None) -> LoadedImage:
-    """Read PNG/JPEG/BMP/TIFF/WebP/GIF (the first frame); alpha is dropped.
+               needed_short_side: int | None = None, keep_alpha: bool = False) -> LoadedImage:
+    """Read PNG/JPEG/BMP/TIFF/WebP/GIF (the first frame); alpha is dropped, or with `keep_alpha` returned
+    apart from the colour planes.
 
     Files whose header declares more than `max_pixels` pixels are refused before anything is decoded.
     `needed_side` (`needed_short_side`): the caller will shrink the image until its longer (shorter) side
@@ -71,9 +75,11 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, needed
     header = _checked_header(path, max_pixels)
     with _reading(path):
         pixels, size = _decode(path, header, (needed_side, needed_short_side))
-    pixels = _drop_alpha(_to_channels_last(pixels, path))
+    pixels = _to_channels_last(pixels, path)
     _check_no_zero_side(path, pixels.shape[:2])
-    return LoadedImage(_to_tensor(pixels, path), size or tuple(pixels.shape[:2]))
+    bits = 16 if pixels.dtype == np.uint16 else 8
+    alpha = _to_tensor(pixels[:, :, -1:], path) if keep_alpha and pixels.shape[2] in (2, 4) else None
+    return LoadedImage(_to_tensor(_drop_alpha(pixels), path), size or tuple(pixels.shape[:2]), alpha, bits)
 
 
 def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, needed_side: int | None = None,
@@ -96,9 +102,31 @@ def check_max_pixels(max_pixels: int) -> None:
         raise ConfigError(f"--max-pixels must be a positive whole number, got {max_pixels!r}")
 
 
-def save_image(path: str | Path, image: torch.Tensor) -> None:
-    """Write a [1, C, H, W] (or [C, H, W]) tensor in [-1, 1] as an 8-bit PNG, atomically."""
-    atomic_write_bytes(Path(path), encode_png(image))
+def save_image(path: str | Path, image: torch.Tensor, *, alpha: torch.Tensor | None = None, bits: int = 8) -> None:
+    """Write a [1, C, H, W] (or [C, H, W]) tensor in [-1, 1] as a PNG, atomically: 8-bit by default, 16-bit
+    with `bits` 16, with an alpha channel ([1, 1, H, W] in [-1, 1]) when one is given."""
+    if bits == 8 and alpha is None:
+        atomic_write_bytes(Path(path), encode_png(image))
+        return
+    if bits not in (8, 16):
+        raise ValueError(f"PNGs here are 8- or 16-bit, not {bits}")
+    atomic_write_bytes(Path(path), _encode_png_planes(image if alpha is None else torch.cat([image, alpha], 1),
+                                                      alpha is not None, bits))
+
+
+def _encode_png_planes(image: torch.Tensor, has_alpha: bool, bits: int) -> bytes:
+    """Any depth and alpha through pypng (Pillow cannot write 16-bit colour)."""
+    import png  # pypng
+
+    planes = image[0] if image.dim() == 4 else image
+    white = 2**bits - 1
+    values = ((planes.detach().float().cpu().clamp(-1, 1) + 1) / 2 * white).round()
+    pixels = values.permute(1, 2, 0).numpy().astype(np.uint16 if bits == 16 else np.uint8)
+    height, width, channels = pixels.shape
+    writer = png.Writer(width, height, greyscale=channels - has_alpha == 1, alpha=has_alpha, bitdepth=bits)
+    stream = io.BytesIO()
+    writer.write(stream, pixels.reshape(height, width * channels))
+    return stream.getvalue()
 
 
 def encode_png(image: torch.Tensor) -> bytes:

@@ -139,3 +139,23 @@ def test_an_unreadable_image_is_one_line(tmp_path, weights):
 def test_the_summary_is_plain_json(weights):
     summary = esrgan_api.describe_network(esrgan_api.load_network(weights, "cpu"))
     assert json.loads(json.dumps(summary))["architecture"] == "rrdb"
+
+
+def test_rgba_and_16_bit_inputs_keep_their_alpha_and_depth(tmp_path, weights):
+    import png
+
+    pixels = np.zeros((8, 10, 4), np.uint16)
+    pixels[..., :3] = (np.random.default_rng(1).random((8, 10, 3)) * 65535).astype(np.uint16)
+    pixels[2:6, 3:8, 3] = 65535  # an opaque rectangle on a transparent ground
+    with open(tmp_path / "sprite.png", "wb") as stream:
+        png.Writer(10, 8, greyscale=False, alpha=True, bitdepth=16).write(stream, pixels.reshape(8, 40))
+    write_image(tmp_path / "plain.png", np.dstack([synthetic_image(8, 10), np.full((8, 10), 200, np.uint8)]))
+    result = invoke("esrgan", "upscale", tmp_path / "sprite.png", tmp_path / "plain.png", "--weights", weights,
+                    "--out", tmp_path / "o", "--device", "cpu", "--quiet")
+    assert result.exit_code == 0, result.output
+    width, height, rows, info = png.Reader(filename=str(tmp_path / "o" / "sprite_x4.png")).asDirect()
+    alpha = np.vstack([np.asarray(row, np.uint16) for row in rows]).reshape(height, width, 4)[..., 3]
+    assert (width, height, info["bitdepth"], info["alpha"]) == (40, 32, 16, True)
+    assert alpha[14, 22] == 65535 and alpha[0, 0] == 0  # inside the rectangle, and far outside it
+    plain = iio.imread(tmp_path / "o" / "plain_x4.png")
+    assert plain.shape == (32, 40, 4) and plain.dtype == np.uint8 and (plain[..., 3] == 200).all()

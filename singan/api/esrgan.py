@@ -19,7 +19,7 @@ from singan.device import resolve_device
 from singan.errors import ConfigError, InputImageError, RunError
 from singan.events import EventHandler, Notice, ignore
 from singan.files import check_folder
-from singan.images import DEFAULT_MAX_PIXELS, load_image, save_image
+from singan.images import DEFAULT_MAX_PIXELS, read_image, save_image
 from singan.models.esrgan_layouts import Detected, LayoutError, to_ours, unwrap
 from singan.runs.common import DEFAULT_ROOT
 from singan.tensorfile import TensorFileError, read_tensor_container
@@ -92,7 +92,8 @@ def upscale_files(loaded: LoadedNetwork, inputs: list[str | Path], *, out: str |
                   half: bool | None = None, force: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
                   on_event: EventHandler = ignore, on_progress=None) -> list[Path]:
     """Upscale every image of `inputs` into <out>/<name>_x<scale>.png; existing outputs are kept (and
-    skipped) unless `force`. Returns the paths written."""
+    skipped) unless `force`. An alpha channel is resized apart from the colours, and a 16-bit file gives a
+    16-bit one. Returns the paths written."""
     check_outscale(outscale)
     folder = check_folder(out if out is not None else DEFAULT_OUT)
     files = input_images(inputs)
@@ -107,12 +108,23 @@ def upscale_files(loaded: LoadedNetwork, inputs: list[str | Path], *, out: str |
         if target.exists() and not force:
             on_event(Notice(f"{target} exists: skipped (--force writes it again)"))
         else:
-            save_image(target, upscale_image(loaded, load_image(path, max_pixels=max_pixels), outscale=outscale,
-                                             tile=tile, tile_pad=tile_pad, half=half, on_event=on_event) * 2 - 1)
+            picture = read_image(path, max_pixels=max_pixels, keep_alpha=True)
+            result = upscale_image(loaded, picture.pixels, outscale=outscale, tile=tile, tile_pad=tile_pad,
+                                   half=half, on_event=on_event)
+            save_image(target, result * 2 - 1, alpha=_resized_alpha(picture.alpha, result), bits=picture.bits)
             written.append(target)
         if on_progress is not None:
             on_progress(done, len(files))
     return written
+
+
+def _resized_alpha(alpha: torch.Tensor | None, result: torch.Tensor) -> torch.Tensor | None:
+    """The alpha channel at the output's size by plain bicubic resizing: through the network, a mask's hard
+    edges come out with halos and ringing."""
+    if alpha is None:
+        return None
+    return F.interpolate(alpha, size=tuple(result.shape[-2:]), mode="bicubic", antialias=True,
+                         align_corners=False).clamp(-1, 1)
 
 
 def upscale_image(loaded: LoadedNetwork, image: torch.Tensor, *, outscale: float | None = None,
