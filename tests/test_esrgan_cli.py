@@ -159,3 +159,35 @@ def test_rgba_and_16_bit_inputs_keep_their_alpha_and_depth(tmp_path, weights):
     assert alpha[14, 22] == 65535 and alpha[0, 0] == 0  # inside the rectangle, and far outside it
     plain = iio.imread(tmp_path / "o" / "plain_x4.png")
     assert plain.shape == (32, 40, 4) and plain.dtype == np.uint8 and (plain[..., 3] == 200).all()
+
+
+def test_interpolation_writes_a_run_that_upscale_and_info_take(tmp_path, network):
+    torch.manual_seed(1)
+    other = RRDBNet(4, features=8, blocks=1, growth=4)
+    psnr, gan = tmp_path / "psnr.pth", tmp_path / "gan.safetensors"
+    torch.save(from_ours(network.state_dict(), "old-esrgan"), psnr)
+    save_file({key: value.contiguous() for key, value in other.state_dict().items()}, str(gan))
+    result = invoke("esrgan", "interpolate", psnr, gan, "--alpha", "0.25", "--out", tmp_path / "runs", "--quiet")
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "runs" / "psnr-gan-alpha0.25"
+    blended = esrgan_api.load_network(run, "cpu").network.state_dict()
+    for key, value in network.state_dict().items():
+        expected = 0.75 * value + 0.25 * other.state_dict()[key]
+        assert torch.allclose(blended[key], expected, atol=1e-6), key
+    write_image(tmp_path / "a.png", synthetic_image(8, 8))
+    assert invoke("esrgan", "upscale", tmp_path / "a.png", "--weights", run, "--out", tmp_path / "o", "--quiet",
+                  "--device", "cpu").exit_code == 0
+    info = invoke("info", run, "--json")
+    assert info.exit_code == 0 and json.loads(info.stdout)["source"]["alpha"] == 0.25
+    one_line(invoke("esrgan", "interpolate", psnr, gan, "--out", tmp_path / "runs", "--name", run.name,
+                    "--alpha", "0.25"), "already holds a run")
+
+
+def test_interpolating_different_networks_or_a_bad_alpha_is_one_line(tmp_path, network):
+    small = tmp_path / "small.pth"
+    torch.save(RRDBNet(4, features=8, blocks=2, growth=4).state_dict(), small)
+    big = tmp_path / "big.pth"
+    torch.save(network.state_dict(), big)
+    one_line(invoke("esrgan", "interpolate", small, big, "--out", tmp_path / "runs"), "different networks")
+    one_line(invoke("esrgan", "interpolate", big, big, "--alpha", "1.5", "--out", tmp_path / "runs"), "--alpha")
+    assert not (tmp_path / "runs").exists()

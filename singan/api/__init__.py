@@ -6,7 +6,7 @@ GANs' are in `singan.api.gan`. `open_run`, `find_run` and `describe_run` take a 
 
 from pathlib import Path
 
-from singan.api import gan
+from singan.api import esrgan, gan
 from singan.api import singan as _singan
 from singan.api.singan import has_run, load_run, run_summary, train_run
 from singan.api.singan_tasks import (animate_run, blend_run, edit_run, evaluate_run, harmonize_run, paint_run,
@@ -17,7 +17,7 @@ from singan.runs.directory import check_resume_or_force
 from singan.runs.singan import SinGANRun, resume_command, run_directory
 
 # How `describe_run` summarises a run of each family.
-_SUMMARIES = {"singan": _singan.summary, "gan": gan.summary}
+_SUMMARIES = {"singan": _singan.summary, "gan": gan.summary, "esrgan": esrgan.summary}
 
 
 def describe_run(directory: str | Path) -> tuple[str, dict]:
@@ -27,6 +27,6 @@ def describe_run(directory: str | Path) -> tuple[str, dict]:
 
 
 __all__ = ["DEFAULT_ROOT", "Run", "SinGANRun", "animate_run", "blend_run", "check_resume_or_force", "describe_run",
-           "edit_run", "evaluate_run", "find_run", "gan", "harmonize_run", "has_run", "load_run", "open_run",
+           "edit_run", "esrgan", "evaluate_run", "find_run", "gan", "harmonize_run", "has_run", "load_run", "open_run",
            "paint_run", "resume_command", "retarget_run", "run_directory", "run_summary", "sample_run",
            "super_resolve_run", "train_run"]

@@ -7,7 +7,7 @@ weights file ever runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -21,7 +21,10 @@ from singan.events import EventHandler, Notice, ignore
 from singan.files import check_folder
 from singan.images import DEFAULT_MAX_PIXELS, read_image, save_image
 from singan.models.esrgan_layouts import Detected, LayoutError, to_ours, unwrap
+from singan.runs import esrgan as runs
+from singan.runs import open_run
 from singan.runs.common import DEFAULT_ROOT
+from singan.runs.directory import create_run, run_path
 from singan.tensorfile import TensorFileError, read_tensor_container
 from tasks.esrgan.upscale import DEFAULT_TILE_PAD, upscale
 
@@ -43,9 +46,11 @@ class LoadedNetwork:
 
 
 def load_network(weights: str | Path, device: str = "auto") -> LoadedNetwork:
-    """The network in a published (or our) weights file; a missing, unreadable or foreign file is a RunError
-    that names it and says what was found."""
+    """The network in a published (or our) weights file, or in an ESRGAN-family run; a missing, unreadable or
+    foreign file is a RunError that names it and says what was found."""
     path = Path(weights)
+    if path.is_dir():
+        return _load_run(path, device)
     try:
         detected, state = to_ours(unwrap(read_tensor_container(path)))
     except TensorFileError as error:
@@ -59,6 +64,48 @@ def load_network(weights: str | Path, device: str = "auto") -> LoadedNetwork:
         detail = " ".join(str(error).split())[:300]
         raise RunError(f"{path}: the {detected.layout} weights do not fit the detected network ({detail})") from None
     return LoadedNetwork(path, detected, network.eval().requires_grad_(False).to(resolve_device(device)))
+
+
+def _load_run(directory: Path, device: str) -> LoadedNetwork:
+    record = open_run(directory, "esrgan").record
+    network = record.detected.build()
+    network.load_state_dict(runs.load_state(directory, record, network))
+    return LoadedNetwork(directory, record.detected, network.eval().requires_grad_(False).to(resolve_device(device)))
+
+
+def interpolate_networks(first: str | Path, second: str | Path, alpha: float, *, out: str | Path | None = None,
+                         name: str | None = None, force: bool = False) -> Path:
+    """A run whose weights are (1 - alpha) x first's + alpha x second's (ESRGAN's network interpolation:
+    alpha 0 is `first`, typically the PSNR model, 1 is `second`, the GAN one); returns its directory."""
+    if not (isinstance(alpha, (int, float)) and 0 <= alpha <= 1):
+        raise ConfigError(f"--alpha must be from 0 to 1 (got {alpha})")
+    one, other = load_network(first, "cpu"), load_network(second, "cpu")
+    if _sizes(one.detected) != _sizes(other.detected):
+        raise ConfigError(f"{first} and {second} are different networks ({one.detected.architecture} x"
+                          f"{one.detected.scale}, {one.detected.features} features, {one.detected.blocks} blocks; "
+                          f"{other.detected.architecture} x{other.detected.scale}, {other.detected.features} "
+                          f"features, {other.detected.blocks} blocks): only the same network interpolates")
+    theirs = other.network.state_dict()
+    state = {key: torch.lerp(value, theirs[key], alpha) if value.is_floating_point() else value
+             for key, value in one.network.state_dict().items()}
+    directory = run_path(out, name or f"{Path(first).stem}-{Path(second).stem}-alpha{alpha:g}")
+    record = runs.ESRGANRecord(network={**asdict(one.detected), "layout": "basicsr"},
+                               source={"made_by": "interpolate", "inputs": [str(first), str(second)], "alpha": alpha})
+    create_run(directory, force, runs.KIND, lambda folder: runs.save(folder, record, state))
+    return directory
+
+
+def _sizes(detected: Detected) -> dict:
+    """A network's architecture and sizes, whatever layout its file had."""
+    return {**asdict(detected), "layout": None}
+
+
+def summary(directory: str | Path, record: runs.ESRGANRecord) -> dict:
+    """What `singan info` shows of an ESRGAN-family run."""
+    return {"directory": str(directory), "family": "esrgan", "complete": True, **record.network,
+            "source": record.source, "created": record.created,
+            "versions": {"format": record.format_version, "singan": record.package_version,
+                         "torch": record.torch_version}}
 
 
 def describe_network(loaded: LoadedNetwork) -> dict:

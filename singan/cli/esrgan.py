@@ -76,3 +76,24 @@ def info(weights: Annotated[Path, typer.Argument(help="a weights file (.pth or .
     for key, value in summary.items():
         if value is not None:
             console.print(f"{key}: {escape(f'{value:,}' if isinstance(value, int) else str(value))}", highlight=False)
+
+
+@esrgan_app.command()
+@reporting_errors
+def interpolate(
+    first: Annotated[Path, typer.Argument(help="weights (a file or run) at --alpha 0: typically the PSNR model",
+                                          show_default=False)],
+    second: Annotated[Path, typer.Argument(help="weights at --alpha 1: typically the GAN model", show_default=False)],
+    alpha: Annotated[float, typer.Option(help="how far towards SECOND (ESRGAN's figures: 0.8)")] = 0.8,
+    out: Annotated[Optional[Path], typer.Option(help="folder that holds runs (default: Output)",
+                                                show_default=False)] = None,
+    name: Annotated[Optional[str], typer.Option(help="run name (default: FIRST-SECOND-alphaA)",
+                                                show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing run of the same name")] = False,
+    quiet: QuietOption = False,
+):
+    """Network interpolation: a run with (1 - alpha) x FIRST + alpha x SECOND, for `upscale --weights RUN`."""
+    directory = esrgan_api.interpolate_networks(first, second, alpha, out=out, name=name, force=force)
+    if not quiet:
+        console.print(f"Saved to [bold]{escape(str(directory))}[/]. Try: singan esrgan upscale IMAGE --weights "
+                      f"{escape(str(directory))}", highlight=False)

@@ -51,8 +51,17 @@ def info(
         console.print_json(json.dumps(summary))
     elif family == "gan":
         _print_gan_summary(summary)
+    elif family == "esrgan":
+        _print_esrgan_summary(summary)
     else:
         _print_singan_summary(summary)
+
+
+def _print_esrgan_summary(summary: dict) -> None:
+    console.print(f"[bold]{escape(summary['directory'])}[/] (ESRGAN-family run)", highlight=False)
+    console.print(f"network   {summary['architecture']} x{summary['scale']}, {summary['features']} features, "
+                  f"{summary['blocks']} blocks", highlight=False)
+    console.print(f"made by   {escape(json.dumps(summary['source']))}", highlight=False)
 
 
 def _print_singan_summary(summary: dict) -> None:

@@ -23,6 +23,7 @@ from torch import nn
 
 from singan.models.esrgan import UNSHUFFLE, RRDBNet, SRVGGNetCompact
 
+ARCHITECTURES = ("rrdb", "srvgg")
 WRAPPERS = ("params_ema", "params", "state_dict", "model", "net")
 PREFIXES = ("module.", "netG.")
 

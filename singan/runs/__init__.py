@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from singan.errors import RunError
-from singan.runs import gan, singan
+from singan.runs import esrgan, gan, singan
 from singan.runs.common import RecordHeader, RunKind, read_record_json
 
 # The run formats, one line per family: how to read each one's record.
 FORMATS = {
     singan.KIND: singan.record_from_json,
     gan.KIND: gan.record_from_json,
+    esrgan.KIND: esrgan.record_from_json,
 }
 
 

@@ -1,0 +1,84 @@
+"""The ESRGAN-family run format: run.json (the network's sizes and how it was made) and generator.safetensors
+(its weights in our layout, the moving average for a trained run).
+
+A run is made by `singan esrgan interpolate` (from two weight files or runs), and later by training; every
+`singan esrgan` command that takes weights takes a run too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+
+from singan.errors import RunError
+from singan.files import atomic_write_bytes
+from singan.models.esrgan_layouts import ARCHITECTURES, Detected
+from singan.runs.common import (EVALUATION_FILE, LOG_FILE, RECORD_FILE, RecordHeader, RunKind, check_record_format,
+                                check_run_tensors, read_run_tensors, write_record)
+from singan.tensorfile import encode_tensors
+
+GENERATOR_FILE = "generator.safetensors"
+RUN_FILES = tuple(re.escape(name) for name in (RECORD_FILE, GENERATOR_FILE, LOG_FILE, EVALUATION_FILE))
+KIND = RunKind(format="singan-esrgan-run", version=1, family="esrgan", label="ESRGAN-family run",
+               description="ESRGAN-family super-resolution run", commands="`singan esrgan upscale --weights RUN`",
+               version_label="ESRGAN run format", files=RUN_FILES)
+FORMAT, FORMAT_VERSION = KIND.format, KIND.version
+# Bounds on what a run.json may claim before a network of that size is built.
+LARGEST_FEATURES, LARGEST_BLOCKS = 1024, 256
+
+
+@dataclass(kw_only=True)
+class ESRGANRecord(RecordHeader):
+    kind: ClassVar[RunKind] = KIND
+    network: dict  # Detected's fields: architecture, layout, scale, image_channels, features, blocks, growth
+    source: dict  # how the weights were made: {"made_by": "interpolate", "inputs": [...], "alpha": 0.8}
+    format: str = FORMAT
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def detected(self) -> Detected:
+        return Detected(**self.network)
+
+    def derived(self) -> dict:
+        return {"complete": True}
+
+
+def record_from_json(values: object, path: Path) -> ESRGANRecord:
+    """A checked ESRGANRecord from run.json's values; any problem is a RunError naming the file."""
+    check_record_format(values, path, KIND)
+    values = {key: value for key, value in values.items() if key != "complete"}
+    try:
+        record = ESRGANRecord(**values)
+        _check_network(record.detected)
+    except (TypeError, ValueError) as error:
+        raise RunError(f"{path}: malformed run record ({error})") from None
+    return record
+
+
+def _check_network(detected: Detected) -> None:
+    counts = (detected.scale, detected.image_channels, detected.features, detected.blocks, detected.growth)
+    if not all(isinstance(count, int) and not isinstance(count, bool) for count in counts):
+        raise ValueError("the network's sizes must be whole numbers")
+    if detected.architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture {detected.architecture!r} is none of {', '.join(ARCHITECTURES)}")
+    if detected.image_channels not in (1, 3) or not 1 <= detected.features <= LARGEST_FEATURES \
+            or not 1 <= detected.blocks <= LARGEST_BLOCKS or not 0 <= detected.growth <= LARGEST_FEATURES:
+        raise ValueError(f"network sizes out of range: {asdict(detected)}")
+
+
+def save(run_dir: Path, record: ESRGANRecord, state: dict[str, torch.Tensor]) -> None:
+    """The weights first, then run.json, which describes them."""
+    atomic_write_bytes(Path(run_dir) / GENERATOR_FILE, encode_tensors(state))
+    write_record(run_dir, record)
+
+
+def load_state(run_dir: Path, record: ESRGANRecord, network: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The run's weights, strictly checked against the network run.json describes."""
+    path = Path(run_dir) / GENERATOR_FILE
+    tensors = read_run_tensors(path)
+    check_run_tensors(tensors, network.state_dict(), path)
+    return tensors
