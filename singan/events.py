@@ -89,13 +89,42 @@ class GANProgress:
 
 
 @dataclass(frozen=True)
+class ESRGANTrainingStarted:
+    """ESRGAN-family training starts (or resumes at `iteration`)."""
+
+    run_dir: str
+    arch: str
+    stage: str
+    recipe: str
+    scale: int
+    iteration: int
+    total: int
+    device: str
+    data_images: int
+    skipped_files: int
+    parameters: int
+
+
+@dataclass(frozen=True)
+class ESRGANProgress:
+    """A logged point of ESRGAN-family training: losses averaged since the previous one, and the validation
+    figures when they were computed at this point."""
+
+    iteration: int
+    total: int
+    losses: dict[str, float] = field(default_factory=dict)
+    seconds_per_iteration: float | None = None
+    validation: dict | None = None
+
+
+@dataclass(frozen=True)
 class CheckpointSaved:
-    images_seen: int
+    images_seen: int  # the trainer's count: images for the GANs, iterations for ESRGAN
     path: str
 
 
 Event = (Notice | TrainingStarted | ScaleStarted | IterationFinished | ScaleFinished | TrainingFinished
-         | GANTrainingStarted | GANProgress | CheckpointSaved)
+         | GANTrainingStarted | GANProgress | ESRGANTrainingStarted | ESRGANProgress | CheckpointSaved)
 EventHandler = Callable[[Event], None]
 
 

@@ -104,24 +104,30 @@ def check_max_pixels(max_pixels: int) -> None:
 
 def save_image(path: str | Path, image: torch.Tensor, *, alpha: torch.Tensor | None = None, bits: int = 8) -> None:
     """Write a [1, C, H, W] (or [C, H, W]) tensor in [-1, 1] as a PNG, atomically: 8-bit by default, 16-bit
-    with `bits` 16, with an alpha channel ([1, 1, H, W] in [-1, 1]) when one is given."""
+    with `bits` 16, with an alpha channel ([1, 1, H, W] in [-1, 1]) when one is given. An integer tensor is
+    taken as already quantised to `bits` (`quantize`), so that a caller can drop a large float image first."""
+    if bits not in (8, 16):
+        raise ValueError(f"PNGs here are 8- or 16-bit, not {bits}")
     if bits == 8 and alpha is None:
         atomic_write_bytes(Path(path), encode_png(image))
         return
-    if bits not in (8, 16):
-        raise ValueError(f"PNGs here are 8- or 16-bit, not {bits}")
-    atomic_write_bytes(Path(path), _encode_png_planes(image if alpha is None else torch.cat([image, alpha], 1),
-                                                      alpha is not None, bits))
+    atomic_write_bytes(Path(path), _encode_png_planes(image, alpha, bits))
 
 
-def _encode_png_planes(image: torch.Tensor, has_alpha: bool, bits: int) -> bytes:
+def _levels(image: torch.Tensor, bits: int) -> torch.Tensor:
+    """[C, H, W] integers 0 to 2**bits - 1 of an image in [-1, 1], or of one already quantised."""
+    planes = (image[0] if image.dim() == 4 else image).cpu()
+    return planes if not planes.is_floating_point() else quantize(planes, bits)
+
+
+def _encode_png_planes(image: torch.Tensor, alpha: torch.Tensor | None, bits: int) -> bytes:
     """Any depth and alpha through pypng (Pillow cannot write 16-bit colour)."""
     import png  # pypng
 
-    planes = image[0] if image.dim() == 4 else image
-    white = 2**bits - 1
-    values = ((planes.detach().float().cpu().clamp(-1, 1) + 1) / 2 * white).round()
-    pixels = values.permute(1, 2, 0).numpy().astype(np.uint16 if bits == 16 else np.uint8)
+    has_alpha = alpha is not None
+    planes = [_levels(image, bits)] + ([_levels(alpha, bits)] if has_alpha else [])
+    levels = torch.cat(planes) if has_alpha else planes[0]
+    pixels = levels.permute(1, 2, 0).numpy().astype(np.uint16 if bits == 16 else np.uint8)
     height, width, channels = pixels.shape
     writer = png.Writer(width, height, greyscale=channels - has_alpha == 1, alpha=has_alpha, bitdepth=bits)
     stream = io.BytesIO()
@@ -212,10 +218,27 @@ def _plane_or_colour(pixels: np.ndarray) -> np.ndarray:
     return pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
 
 
+# Quantisation runs over pieces of this many values, so that an upscaled image of hundreds of megapixels
+# needs no float temporaries of its own size.
+QUANTIZE_CHUNK = 1 << 22
+
+
+def quantize(images: torch.Tensor, bits: int = 8) -> torch.Tensor:
+    """Images in [-1, 1] (any shape) -> integers 0 to 2**bits - 1 (uint8, or int32 for 16 bits) on the same
+    device, rounded to nearest: the one quantisation, shared by the files we write, data sets held in
+    memory and images made for metrics."""
+    white = 2**bits - 1
+    flat = images.detach().reshape(-1)
+    result = torch.empty(flat.shape, dtype=torch.uint8 if bits == 8 else torch.int32, device=images.device)
+    for start in range(0, flat.numel(), QUANTIZE_CHUNK):
+        piece = flat[start:start + QUANTIZE_CHUNK].float().clamp(-1, 1)
+        result[start:start + QUANTIZE_CHUNK] = piece.add_(1).div_(2).mul_(white).round_()
+    return result.view(images.shape)
+
+
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Images in [-1, 1] (any shape) -> uint8 0-255 on the same device, rounded to nearest: the one
-    quantisation, shared by the files we write, data sets held in memory and images made for metrics."""
-    return ((images.detach().float().clamp(-1, 1) + 1) / 2 * 255).round().to(torch.uint8)
+    """Images in [-1, 1] (any shape) -> uint8 0-255 (`quantize` at 8 bits)."""
+    return quantize(images, 8)
 
 
 def from_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -229,7 +252,7 @@ def _pixels(image: torch.Tensor) -> np.ndarray:
         if image.shape[0] != 1:
             raise ValueError(f"expected one image, got a batch of {image.shape[0]}")
         image = image[0]
-    return to_uint8(image.cpu()).permute(1, 2, 0).numpy()
+    return _levels(image, 8).permute(1, 2, 0).numpy()
 
 
 def file_sha256(path: str | Path) -> str:

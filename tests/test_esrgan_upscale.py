@@ -69,3 +69,38 @@ def test_a_tile_larger_than_the_image_is_the_whole_image():
 def test_bad_tiling_options(options, message):
     with pytest.raises(ConfigError, match=message):
         upscale(SRVGGNetCompact(4, features=8, convs=1), torch.rand(1, 3, 8, 8), **options)
+
+
+def test_the_whole_image_runs_in_tiles_where_it_would_not_fit(network, monkeypatch):
+    from singan.api import esrgan as esrgan_api
+    from singan.events import Notice
+    from singan.models.esrgan_layouts import Detected
+    from tasks.esrgan.upscale import activation_bytes_per_pixel, fitting_tile
+
+    per_pixel = activation_bytes_per_pixel(network)
+    assert per_pixel == pytest.approx(3.5 * 8 * 16 * 4)  # 3.5 times the 8-channel float map at x4, per pixel
+    assert fitting_tile(per_pixel, 100, 100, None, 16) is None
+    assert fitting_tile(per_pixel, 100, 100, int(per_pixel * 100 * 100), 16) is None
+    assert fitting_tile(per_pixel, 1000, 1000, int(per_pixel * 300**2), 16) == 256
+    with pytest.raises(ConfigError, match="not even"):
+        fitting_tile(per_pixel, 1000, 1000, 1000, 16)
+    loaded = esrgan_api.LoadedNetwork(None, Detected("rrdb", "basicsr", 4, 3, 8, 2, 4), network)
+    picture = torch.rand(1, 3, 90, 70) * 2 - 1
+    whole = esrgan_api.upscale_image(loaded, picture)
+    # Memory for about a 40 px tile: the image runs in 32 px tiles, with a note, and gives the same picture.
+    monkeypatch.setattr(esrgan_api, "available_memory_bytes",
+                        lambda device: int(2 * (per_pixel * 64**2 + 4 * 3 * 360 * 280)))
+    notes = []
+    tiled = esrgan_api.upscale_image(loaded, picture, on_event=notes.append)
+    assert [type(note) for note in notes] == [Notice] and "tiles of 32 px" in notes[0].message
+    assert (tiled - whole).abs().mean().item() < 1 / 255
+
+
+def test_quantisation_in_pieces_is_the_same(monkeypatch):
+    from singan import images
+
+    values = torch.rand(3, 37, 41) * 2.2 - 1.1
+    expected = ((values.clamp(-1, 1) + 1) / 2 * 255).round().to(torch.uint8)
+    monkeypatch.setattr(images, "QUANTIZE_CHUNK", 1000)
+    assert torch.equal(images.to_uint8(values), expected)
+    assert torch.equal(images.quantize(values, 16), ((values.clamp(-1, 1) + 1) / 2 * 65535).round().int())

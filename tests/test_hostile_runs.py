@@ -23,7 +23,7 @@ from singan.errors import ConfigError, RunError
 from singan.runs import directory as policy
 from singan.runs import gan as gan_runs
 from singan.runs import singan as runs
-from singan.training.session import FIRST_CHECKPOINT_IMAGES
+from singan.training.gan import FIRST_CHECKPOINT_IMAGES
 
 GAN_SMALL = ["--resolution", "8", "--batch", "4", "--z-dim", "16", "--w-dim", "16", "--channel-base", "64",
              "--channel-max", "16", "--mapping-layers", "2", "--seed", "2", "--device", "cpu", "--quiet"]

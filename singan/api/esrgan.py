@@ -16,17 +16,18 @@ from torch import nn
 
 from singan.data.imagefolder import IMAGE_EXTENSIONS, find_image_files
 from singan.device import resolve_device
-from singan.errors import ConfigError, InputImageError, RunError
+from singan.errors import ConfigError, InputImageError, RunError, one_line
 from singan.events import EventHandler, Notice, ignore
 from singan.files import check_folder
-from singan.images import DEFAULT_MAX_PIXELS, read_image, save_image
+from singan.images import DEFAULT_MAX_PIXELS, quantize, read_image, save_image
+from singan.memory import available_memory_bytes, check_fits, float_images_bytes
 from singan.models.esrgan_layouts import Detected, LayoutError, to_ours, unwrap
 from singan.runs import esrgan as runs
 from singan.runs import open_run
 from singan.runs.common import DEFAULT_ROOT
 from singan.runs.directory import create_run, run_path
 from singan.tensorfile import TensorFileError, read_tensor_container
-from tasks.esrgan.upscale import DEFAULT_TILE_PAD, upscale
+from tasks.esrgan.upscale import DEFAULT_TILE_PAD, activation_bytes_per_pixel, fitting_tile, upscale
 
 DEFAULT_OUT = DEFAULT_ROOT / "upscaled"
 LARGEST_OUTSCALE = 16
@@ -61,8 +62,8 @@ def load_network(weights: str | Path, device: str = "auto") -> LoadedNetwork:
     try:
         network.load_state_dict(state)
     except RuntimeError as error:
-        detail = " ".join(str(error).split())[:300]
-        raise RunError(f"{path}: the {detected.layout} weights do not fit the detected network ({detail})") from None
+        raise RunError(f"{path}: the {detected.layout} weights do not fit the detected network "
+                       f"({one_line(error, 300)})") from None
     return LoadedNetwork(path, detected, network.eval().requires_grad_(False).to(resolve_device(device)))
 
 
@@ -102,8 +103,8 @@ def _sizes(detected: Detected) -> dict:
 
 def summary(directory: str | Path, record: runs.ESRGANRecord) -> dict:
     """What `singan info` shows of an ESRGAN-family run."""
-    return {"directory": str(directory), "family": "esrgan", "complete": True, **record.network,
-            "source": record.source, "created": record.created,
+    return {"directory": str(directory), "family": "esrgan", "complete": record.complete, **record.network,
+            "source": record.source, "training": record.training, "created": record.created,
             "versions": {"format": record.format_version, "singan": record.package_version,
                          "torch": record.torch_version}}
 
@@ -158,7 +159,11 @@ def upscale_files(loaded: LoadedNetwork, inputs: list[str | Path], *, out: str |
             picture = read_image(path, max_pixels=max_pixels, keep_alpha=True)
             result = upscale_image(loaded, picture.pixels, outscale=outscale, tile=tile, tile_pad=tile_pad,
                                    half=half, on_event=on_event)
-            save_image(target, result * 2 - 1, alpha=_resized_alpha(picture.alpha, result), bits=picture.bits)
+            alpha = _resized_alpha(picture.alpha, result)
+            # Quantised first and the floats dropped before the PNG is encoded: at 8192 px they are 805 MB.
+            levels = quantize(result.mul_(2).sub_(1), picture.bits)
+            del result
+            save_image(target, levels, alpha=alpha, bits=picture.bits)
             written.append(target)
         if on_progress is not None:
             on_progress(done, len(files))
@@ -174,6 +179,25 @@ def _resized_alpha(alpha: torch.Tensor | None, result: torch.Tensor) -> torch.Te
                          align_corners=False).clamp(-1, 1)
 
 
+def _automatic_tile(loaded: LoadedNetwork, pixels: torch.Tensor, tile_pad: int, half: bool,
+                    on_event: EventHandler) -> int | None:
+    """Without --tile, the whole image runs at once where it fits; where it does not (the anchors run out
+    of memory, or are killed), tiles of a size that fits, with a note."""
+    height, width = pixels.shape[-2:]
+    scale = loaded.detected.scale
+    device = next(loaded.network.parameters()).device
+    available = available_memory_bytes(device)
+    if available is None:
+        return None
+    # Headroom for the output, the input and the allocator, on the CPU where they share the memory.
+    budget = available // 2 - (float_images_bytes(1, 3, height * scale, width * scale) if device.type == "cpu" else 0)
+    tile = fitting_tile(activation_bytes_per_pixel(loaded.network, half), height, width, max(budget, 0), tile_pad)
+    if tile is not None:
+        on_event(Notice(f"the whole {width}x{height} px image does not fit in memory at once: running tiles of "
+                        f"{tile} px (--tile sets the size)"))
+    return tile
+
+
 def upscale_image(loaded: LoadedNetwork, image: torch.Tensor, *, outscale: float | None = None,
                   tile: int | None = None, tile_pad: int = DEFAULT_TILE_PAD, half: bool = False,
                   on_event: EventHandler = ignore) -> torch.Tensor:
@@ -184,6 +208,12 @@ def upscale_image(loaded: LoadedNetwork, image: torch.Tensor, *, outscale: float
     channels = pixels.shape[1]
     if channels == 1 and loaded.detected.image_channels == 3:
         pixels = pixels.expand(-1, 3, -1, -1)
+    height, width = pixels.shape[-2:]
+    scale = loaded.detected.scale
+    # The output is held in host memory as floats, and quantised in pieces when it is written.
+    check_fits(float_images_bytes(1, pixels.shape[1], height * scale, width * scale) * 1.5,
+               f"the {width * scale}x{height * scale} px output", "upscale a smaller image")
+    tile = tile if tile is not None else _automatic_tile(loaded, pixels, tile_pad, half, on_event)
     result = upscale(loaded.network, pixels, tile=tile, tile_pad=tile_pad, half=half)
     if half and not torch.isfinite(result).all():
         on_event(Notice("fp16 gave non-finite values: redone in fp32"))
@@ -193,4 +223,4 @@ def upscale_image(loaded: LoadedNetwork, image: torch.Tensor, *, outscale: float
     if outscale is not None and outscale != loaded.detected.scale:
         size = (max(1, round(image.shape[-2] * outscale)), max(1, round(image.shape[-1] * outscale)))
         result = F.interpolate(result, size=size, mode="bicubic", antialias=True, align_corners=False)
-    return result.clamp(0, 1)
+    return result.clamp_(0, 1)

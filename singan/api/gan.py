@@ -11,7 +11,7 @@ from torch import nn
 from singan.config.gan import GANConfig
 from singan.data.imagefolder import ImageFolderData, load_image_folder
 from singan.device import describe_device, resolve_device
-from singan.errors import ConfigError, RunError, one_line
+from singan.errors import ConfigError, RunError
 from singan.events import EventHandler, GANTrainingStarted, Notice, ignore
 from singan.files import atomic_write_json, check_folder, describe_os_error
 from singan.images import DEFAULT_MAX_PIXELS, check_video, image_grid, save_image, save_seed_images, save_video
@@ -154,13 +154,9 @@ def _train(directory: Path, record: GANRecord, images: ImageFolderData, config: 
 
 
 def _restore(trainer: GANTrainer, directory: Path) -> None:
-    """The trainer as the checkpoint left it; tensors that do not fit the run's networks are a RunError."""
+    """The trainer as the checkpoint left it."""
     tensors, state = runs.load_checkpoint(directory)
-    try:
-        trainer.restore(tensors, state)
-    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as error:
-        raise RunError(f"{directory / runs.CHECKPOINT_FILE}: corrupt checkpoint (it does not fit the run's "
-                       f"networks: {one_line(error, 300)})") from None
+    common.restore_from_checkpoint(trainer.restore, tensors, state, directory / runs.CHECKPOINT_FILE)
 
 
 class RunDirectoryWriter:

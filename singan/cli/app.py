@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 from singan.errors import ConfigError, SinGANError
 from singan.files import describe_os_error
 from singan.ranges import MOST_SEEDS, parse_seeds
+from singan.runs import open_run
 
 try:  # Typer 0.20 and later carry their own copy of Click
     from typer._click import exceptions as click_errors
@@ -132,3 +133,13 @@ def notify(event) -> None:
     message = getattr(event, "message", None)
     if message is not None:
         errors.print(f"[yellow]{escape(message)}[/]", highlight=False, soft_wrap=True)
+
+
+def report_interruption(directory, family: str, saved) -> None:
+    """After Ctrl-C in training: what was saved (`saved(record)` says it) and how to continue."""
+    try:
+        kept = f"{saved(open_run(directory, family).record)} is saved in {directory}"
+    except SinGANError:
+        kept = "nothing was saved"
+    errors.print(escape(f"interrupted: {kept}; continue with the same command and --resume"),
+                 highlight=False, soft_wrap=True)

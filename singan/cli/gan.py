@@ -8,13 +8,13 @@ from rich.markup import escape
 
 from singan import api
 from singan.api import gan as gan_api
-from singan.cli.app import app, console, errors, reporting_errors
+from singan.cli.app import app, console, report_interruption, reporting_errors
 from singan.cli.display import EventDisplay
 from singan.cli.evaluate import gan_evaluation_table
-from singan.cli.options import DeviceOption, InceptionWeightsOption, MaxPixelsOption, QuietOption
+from singan.cli.options import (DeviceOption, ForceOption, InceptionWeightsOption, MaxPixelsOption, QuietOption,
+                                RunsOutOption, StrictOption)
 from singan.cli.train import config_options
 from singan.config.gan import GANConfig
-from singan.errors import SinGANError
 from singan.images import DEFAULT_MAX_PIXELS
 from singan.ranges import parse_seeds
 from singan.runs.gan import run_directory
@@ -42,18 +42,16 @@ def _default_text(name: str) -> str:
 def train(
     data: Annotated[Path, typer.Argument(help="a folder of images (searched recursively; any size, PNG, JPEG, BMP, "
                                          "TIFF, WebP; RGB, grayscale or RGBA)", show_default=False)],
-    out: Annotated[Optional[Path], typer.Option(help="folder that holds runs (default: Output)",
-                                                show_default=False)] = None,
+    out: RunsOutOption = None,
     name: Annotated[Optional[str], typer.Option(help="run name (default: FOLDER-ARCH-RESOLUTION)",
                                                 show_default=False)] = None,
     paper_sizes_: Annotated[bool, typer.Option("--paper-sizes", help="the papers' network sizes (z and w 512, up "
                                                "to 512 channels) instead of the small CPU defaults")] = False,
-    strict: Annotated[bool, typer.Option("--strict", help="stop at the first unreadable image instead of "
-                                         "skipping it")] = False,
+    strict: StrictOption = False,
     device: DeviceOption = "auto",
     resume: Annotated[bool, typer.Option("--resume", help="continue the run from its last checkpoint "
                                          "(--kimg may be raised)")] = False,
-    force: Annotated[bool, typer.Option("--force", help="replace an existing run of the same name")] = False,
+    force: ForceOption = False,
     quiet: QuietOption = False,
     max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
     **settings,
@@ -80,13 +78,7 @@ def train(
 
 
 def _report_interruption(directory: Path) -> None:
-    try:
-        record = api.open_run(directory, "gan").record
-        saved = f"a checkpoint at {record.images_seen} images is saved in {directory}"
-    except SinGANError:
-        saved = "nothing was saved"
-    errors.print(escape(f"interrupted: {saved}; continue with the same command and --resume"),
-                 highlight=False, soft_wrap=True)
+    report_interruption(directory, "gan", lambda record: f"a checkpoint at {record.images_seen} images")
 
 
 TruncationOption = Annotated[float, typer.Option("--trunc", help="truncation psi: 1 = none, 0.7 as the papers' "

@@ -16,6 +16,11 @@ SeedsOption = Annotated[Optional[str], typer.Option(help="seeds such as 0-9,12 (
 LayoutScaleOption = Annotated[int, typer.Option(help="scales below this one keep the training image's layout")]
 OutOption = Annotated[Optional[Path], typer.Option(help="folder for the outputs (default: a folder in the run)",
                                                    show_default=False)]
+RunsOutOption = Annotated[Optional[Path], typer.Option("--out", help="folder that holds runs (default: Output)",
+                                                       show_default=False)]
+ForceOption = Annotated[bool, typer.Option("--force", help="replace an existing run of the same name")]
+StrictOption = Annotated[bool, typer.Option("--strict", help="stop at the first unreadable image instead of "
+                                            "skipping it")]
 InceptionWeightsOption = Annotated[Optional[Path], typer.Option(
     help="the FID Inception-v3 weights file (pt_inception-2015-12-05-6726825d.pth or .safetensors): SIFID of a "
     "SinGAN run, FID of a GAN run; never downloaded", show_default=False)]

@@ -61,7 +61,22 @@ def _print_esrgan_summary(summary: dict) -> None:
     console.print(f"[bold]{escape(summary['directory'])}[/] (ESRGAN-family run)", highlight=False)
     console.print(f"network   {summary['architecture']} x{summary['scale']}, {summary['features']} features, "
                   f"{summary['blocks']} blocks", highlight=False)
-    console.print(f"made by   {escape(json.dumps(summary['source']))}", highlight=False)
+    training = summary.get("training")
+    if training is None:
+        console.print(f"made by   {escape(json.dumps(summary['source']))}", highlight=False)
+        return
+    config = training["config"]
+    status = "complete" if summary["complete"] else f"incomplete: {training['iteration']} of {config['iterations']}"
+    recipe = f" ({config['recipe']} recipe)" if config["stage"] == "gan" else ""
+    console.print(f"training  stage {config['stage']}{recipe}, {config['degradation']} degradation, "
+                  f"{status} iterations, {duration(training['seconds'])} on {training['device']}, "
+                  f"seed {training['seed']}", highlight=False)
+    console.print(f"data      {escape(str(training['data']['path']))} ({training['data']['images']} images)",
+                  highlight=False)
+    if training.get("validation"):
+        figures = training["validation"]
+        console.print(f"validated Y-PSNR {figures['psnr_y']:.2f} dB, SSIM {figures['ssim_y']:.4f} on "
+                      f"{figures['images']} image(s)", highlight=False)
 
 
 def _print_singan_summary(summary: dict) -> None:

@@ -13,7 +13,7 @@ from rich.markup import escape
 from singan import api
 from singan.cli.app import app, console, errors, reporting_errors
 from singan.cli.display import TrainingDisplay
-from singan.cli.options import DeviceOption, MaxPixelsOption
+from singan.cli.options import DeviceOption, ForceOption, MaxPixelsOption, RunsOutOption
 from singan.config.settings import flag
 from singan.config.singan import DEFAULT_PRESET, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
 from singan.config.singan import preset as preset_config
@@ -78,13 +78,12 @@ def train(
     preset: Annotated[Optional[str], typer.Option(
         help="settings to start from: " + "; ".join(f"{name}: {text}" for name, text in PRESET_DESCRIPTIONS.items())
         + f" (default: {DEFAULT_PRESET})", show_default=False)] = None,
-    out: Annotated[Optional[Path], typer.Option(help="folder that holds runs (default: Output)",
-                                                show_default=False)] = None,
+    out: RunsOutOption = None,
     name: Annotated[Optional[str], typer.Option(help="run name (default: the image's file name without extension)",
                                                 show_default=False)] = None,
     device: DeviceOption = "auto",
     resume: Annotated[bool, typer.Option("--resume", help="continue an interrupted run from its first unfinished scale")] = False,
-    force: Annotated[bool, typer.Option("--force", help="replace an existing run of the same name")] = False,
+    force: ForceOption = False,
     estimate: Annotated[Optional[bool], typer.Option(
         "--estimate/--no-estimate", help="print a time estimate first (default: on a CPU, for long runs)",
         show_default=False)] = None,
@@ -135,8 +134,7 @@ def sr(
     preset: Annotated[Optional[str], typer.Option(
         help=f"settings the super-resolution ones go on top of (default: {SUPER_RESOLUTION_PRESET})",
         show_default=False)] = None,
-    out: Annotated[Optional[Path], typer.Option(help="folder that holds runs (default: Output)",
-                                                show_default=False)] = None,
+    out: RunsOutOption = None,
     name: Annotated[Optional[str], typer.Option(help="run name (default: the image's name + _sr)",
                                                 show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option(help="folder for the upscaled images (default: RUN/sr)",

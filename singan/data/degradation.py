@@ -210,3 +210,18 @@ def _choice(generator: torch.Generator, options: tuple):
 
 def _weighted(generator: torch.Generator, probabilities: tuple[float, ...]) -> int:
     return int(torch.multinomial(torch.tensor(probabilities, dtype=torch.float64), 1, generator=generator))
+
+
+# Real-ESRGAN's unsharp mask of the ground truth: a 51 px Gaussian (OpenCV's sigma for that size, 8), half
+# of the detail added where it exceeds 10 levels, the mask itself softened by the same blur.
+SHARPEN_SIZE, SHARPEN_SIGMA, SHARPEN_WEIGHT, SHARPEN_THRESHOLD = 51, 8.0, 0.5, 10 / 255
+
+
+def unsharp_mask(images: torch.Tensor) -> torch.Tensor:
+    """Real-ESRGAN's sharpened targets for the L1 and perceptual losses, [N, C, H, W] in [0, 1]."""
+    kernel = blur_kernel(SHARPEN_SIZE, SHARPEN_SIGMA, SHARPEN_SIGMA, 0.0)
+    detail = images - _filter(images, kernel)
+    mask = (detail.abs() > SHARPEN_THRESHOLD).to(images.dtype)
+    soft = _filter(mask, kernel)
+    sharpened = (images + SHARPEN_WEIGHT * detail).clamp(0, 1)
+    return soft * sharpened + (1 - soft) * images

@@ -23,7 +23,8 @@ UNSHUFFLE = {1: 4, 2: 2, 4: 1}
 
 
 def _activate(features: torch.Tensor) -> torch.Tensor:
-    return F.leaky_relu(features, LEAKY_SLOPE)
+    # In place when no gradient is kept (upscaling): the full-resolution maps are the largest tensors.
+    return F.leaky_relu(features, LEAKY_SLOPE, inplace=not torch.is_grad_enabled())
 
 
 def _small_kaiming(module: nn.Module) -> None:

@@ -21,9 +21,19 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from singan.models.esrgan import UNSHUFFLE, RRDBNet, SRVGGNetCompact
+from singan.models.esrgan import UNSHUFFLE, MSRResNet, RRDBNet, SRResNet, SRVGGNetCompact
 
-ARCHITECTURES = ("rrdb", "srvgg")
+# The generators, one entry each: how to build one from its sizes (scale, channels, features, blocks,
+# growth). srresnet and msrresnet have no published layout read here: they are trained here.
+GENERATORS = {
+    "rrdb": lambda scale, channels, features, blocks, growth: RRDBNet(scale, channels, features, blocks, growth),
+    "srvgg": lambda scale, channels, features, blocks, growth: SRVGGNetCompact(scale, channels, features, blocks),
+    "srresnet": lambda scale, channels, features, blocks, growth: SRResNet(scale, channels, features, blocks),
+    "msrresnet": lambda scale, channels, features, blocks, growth: MSRResNet(scale, channels, features, blocks),
+}
+ARCHITECTURES = tuple(GENERATORS)
+# The layout each one's weights are kept in by runs trained here (ours is BasicSR's where it has one).
+TRAINED_LAYOUTS = {"rrdb": "basicsr", "srvgg": "srvgg", "srresnet": "ours", "msrresnet": "ours"}
 WRAPPERS = ("params_ema", "params", "state_dict", "model", "net")
 PREFIXES = ("module.", "netG.")
 
@@ -36,8 +46,8 @@ class LayoutError(ValueError):
 class Detected:
     """What a state dict holds: the architecture, its layout, and the network's sizes."""
 
-    architecture: str  # "rrdb" or "srvgg"
-    layout: str  # "old-esrgan", "esrgan", "basicsr", "srvgg"
+    architecture: str  # a key of GENERATORS
+    layout: str  # "old-esrgan", "esrgan", "basicsr", "srvgg"; "ours" for a network trained here
     scale: int
     image_channels: int
     features: int
@@ -45,9 +55,8 @@ class Detected:
     growth: int = 0
 
     def build(self) -> nn.Module:
-        if self.architecture == "rrdb":
-            return RRDBNet(self.scale, self.image_channels, self.features, self.blocks, self.growth)
-        return SRVGGNetCompact(self.scale, self.image_channels, self.features, self.blocks)
+        return GENERATORS[self.architecture](self.scale, self.image_channels, self.features, self.blocks,
+                                             self.growth)
 
 
 def unwrap(values: object) -> dict[str, torch.Tensor]:

@@ -17,13 +17,15 @@ import torch
 
 import singan
 from singan.errors import RunError, one_line
-from singan.files import append_json_line, atomic_write_json
+from singan.files import append_json_line, atomic_write_bytes, atomic_write_json
 from singan.runs.directory import (DEFAULT_ROOT, RECORD_FILE, read_record_values,  # noqa: F401 (names the formats use)
                                    run_root)
-from singan.tensorfile import TensorFileError, compare_tensors, read_tensor_layout, read_tensors
+from singan.tensorfile import TensorFileError, compare_tensors, encode_tensors, read_tensor_layout, read_tensors
 
 LOG_FILE = "log.jsonl"
 EVALUATION_FILE = "eval.json"
+# A trained multi-image run's resumable state (GAN and ESRGAN families): every tensor and, as JSON, the counters.
+CHECKPOINT_FILE = "checkpoint.safetensors"
 
 
 def _now() -> str:
@@ -151,3 +153,20 @@ def write_evaluation(run_dir: str | Path, figures: dict) -> Path:
     path = Path(run_dir) / EVALUATION_FILE
     atomic_write_json(path, figures)
     return path
+
+
+def save_checkpoint(run_dir: Path, tensors: dict[str, torch.Tensor], state: dict) -> Path:
+    """Write a trainer's tensors and its JSON state into one file, atomically."""
+    path = Path(run_dir) / CHECKPOINT_FILE
+    atomic_write_bytes(path, encode_tensors(tensors, state))
+    return path
+
+
+def restore_from_checkpoint(restore, tensors: dict[str, torch.Tensor], state: dict, path: Path) -> None:
+    """`restore(tensors, state)` of a trainer; tensors or counters that do not fit the run's networks are a
+    RunError naming the checkpoint."""
+    try:
+        restore(tensors, state)
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as error:
+        raise RunError(f"{path}: corrupt checkpoint (it does not fit the run's networks: {one_line(error, 300)})"
+                       ) from None

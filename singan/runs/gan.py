@@ -25,13 +25,13 @@ from singan.errors import ConfigError, RunError
 from singan.files import atomic_write_bytes
 from singan.images import encode_png
 from singan.models.latent import StagedGenerator
-from singan.runs.common import (EVALUATION_FILE, LOG_FILE, RECORD_FILE, RecordHeader, RunKind, check_record_format,
-                                check_run_tensors, read_run_tensors)
+from singan.runs.common import (  # noqa: F401 (save_checkpoint: part of this format's interface)
+    CHECKPOINT_FILE, EVALUATION_FILE, LOG_FILE, RECORD_FILE, RecordHeader, RunKind, check_record_format,
+    check_run_tensors, read_run_tensors, save_checkpoint)
 from singan.runs.directory import run_path
-from singan.tensorfile import encode_tensors, prefixed, split_state, unprefixed
+from singan.tensorfile import prefixed, split_state, unprefixed
 from singan.training.architectures import build_generator, checked, objective_of
 
-CHECKPOINT_FILE = "checkpoint.safetensors"
 SNAPSHOTS_DIR = "snapshots"
 # The files a run directory holds (regular expressions of paths inside it): the training's, then the files
 # the tasks write into their default folders. --force deletes these and nothing else.
@@ -164,13 +164,6 @@ def _state_problem(state: object) -> str | None:
 def load(directory: Path, record: GANRecord, device: str = "auto") -> GANRun:
     """The run for tasks: its moving-average generator on `device`."""
     return GANRun(directory, record, load_generator(directory, record, resolve_device(device)))
-
-
-def save_checkpoint(run_dir: Path, tensors: dict[str, torch.Tensor], state: dict) -> Path:
-    """Write the trainer's tensors and its JSON state into one file, atomically."""
-    path = Path(run_dir) / CHECKPOINT_FILE
-    atomic_write_bytes(path, encode_tensors(tensors, state))
-    return path
 
 
 def load_checkpoint(run_dir: Path) -> tuple[dict[str, torch.Tensor], dict]:

@@ -19,18 +19,23 @@ from torch import nn
 from singan.config.gan import GANConfig
 from singan.data.imagefolder import ImageFolderData, real_batch
 from singan.data.sampler import EpochSampler
-from singan.errors import ConfigError
+from singan.errors import ConfigError, GANNonFiniteLossError
+from singan.events import GANProgress
+from singan.images import image_grid
 from singan.models.latent import mix_styles
 from singan.models.resolutions import Stage
 from singan.seeds import make_generator, stream_seed
-from singan.tensorfile import prefixed, unprefixed
 from singan.training.architectures import build_discriminator, build_generator, objective_of
 from singan.training.distributed import World, average_gradients, broadcast_module, mean_over_processes
-from singan.training.optimizers import adam, load_optimizer, optimizer_tensors
+from singan.training.optimizers import adam, restore_training_tensors, training_tensors, update_average
 from singan.training.progressive import images_at_stage
 
 # The data order's random stream, apart from the latents' (see singan.seeds.stream_seed).
 DATA_STREAM = 7_919
+SNAPSHOT_IMAGES = 32
+# The first checkpoint is written early (the default interval is 10k images) so that a run killed in its
+# first minutes resumes instead of starting again.
+FIRST_CHECKPOINT_IMAGES = 1000
 
 
 class GANTrainer:
@@ -54,6 +59,8 @@ class GANTrainer:
         self.generator_steps = 0
         self.optimizer_resolution = 0
         self.generator_optimizer = self.discriminator_optimizer = None
+        self.snapshot_latents = torch.randn(SNAPSHOT_IMAGES, config.z_dim, device=device,
+                                            generator=make_generator(device, config.seed or 0))
 
     @property
     def stage(self) -> Stage:
@@ -66,6 +73,38 @@ class GANTrainer:
         losses = self.objective.iteration(self, stage)
         self.update_average()
         return losses
+
+    # ---- what a training session uses (singan.training.session): progress counted in images ------------------
+
+    first_checkpoint = FIRST_CHECKPOINT_IMAGES
+
+    @property
+    def count(self) -> int:
+        return self.images_seen
+
+    def interval(self, name: str) -> int:
+        return round(getattr(self.config, f"{name}_kimg") * 1000)
+
+    def progress(self, total: int, losses: dict[str, float], seconds: float, counted: int) -> tuple[GANProgress, dict]:
+        stage = self.stage
+        per_kimg = seconds / (counted / 1000) if counted else None
+        event = GANProgress(self.images_seen, total, stage.resolution, stage.alpha, losses, per_kimg)
+        entry = {"images_seen": event.images_seen, "kimg": event.images_seen / 1000, "resolution": event.resolution,
+                 "alpha": round(event.alpha, 6), "losses": event.losses, "seconds_per_kimg": per_kimg}
+        return event, entry
+
+    @torch.no_grad()
+    def snapshot_grid(self) -> torch.Tensor:
+        """A grid of the moving-average generator's images of fixed latents, at the current stage."""
+        stage, generator = self.stage, self.generator_ema
+        ws = generator.map(self.snapshot_latents)
+        resolution = stage.resolution if self.objective.progressive else None
+        images = generator.synthesize(ws, resolution=resolution, alpha=stage.alpha,
+                                      generator=make_generator(self.device, 0))
+        return image_grid(images.clamp(-1, 1).cpu())
+
+    def nonfinite_error(self, losses: dict[str, float], saved: int | None) -> GANNonFiniteLossError:
+        return GANNonFiniteLossError(self.images_seen, losses, saved)
 
     # ---- what the objectives use ----------------------------------------------------------------------------
 
@@ -136,14 +175,9 @@ class GANTrainer:
         average_gradients(module, self.world)
         optimizer.step()
 
-    @torch.no_grad()
     def update_average(self) -> None:
         """The generator's exponential moving average (half-life ema_kimg), which generation uses."""
-        beta = self.config.ema_beta(self.images_seen)
-        for averaged, current in zip(self.generator_ema.parameters(), self.generator.parameters()):
-            averaged.lerp_(current, 1 - beta)
-        for averaged, current in zip(self.generator_ema.buffers(), self.generator.buffers()):
-            averaged.copy_(current)
+        update_average(self.generator_ema, self.generator, self.config.ema_beta(self.images_seen))
 
     def _prepare_optimizers(self, stage: Stage) -> None:
         """Fresh Adam states at the start and, when growing progressively, whenever a resolution is added."""
@@ -161,11 +195,7 @@ class GANTrainer:
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """Every tensor a resumed run needs: the three networks, both optimisers' states, random streams, and
         the objective's own state."""
-        tensors = {}
-        for prefix, module in self.networks().items():
-            tensors |= prefixed(prefix + ".", module)
-        for prefix, optimizer in self.optimizers().items():
-            tensors |= optimizer_tensors(prefix, optimizer)
+        tensors = training_tensors(self.networks(), self.optimizers())
         tensors["random.latents"] = self.random.get_state()
         tensors["random.data"] = self.data_random.get_state()
         tensors |= self.objective.state_tensors()
@@ -179,15 +209,12 @@ class GANTrainer:
 
     def restore(self, tensors: dict[str, torch.Tensor], record: dict) -> None:
         """Continue from `state_tensors` and `state_record` of an earlier trainer with the same config."""
-        for prefix, module in self.networks().items():
-            module.load_state_dict(unprefixed(prefix + ".", tensors))
         self.images_seen, self.critic_steps = int(record["images_seen"]), int(record["critic_steps"])
         self.generator_steps = int(record["generator_steps"])
         self.sampler.load_state(record["sampler"])
         self.optimizer_resolution = 0
         self._prepare_optimizers(Stage(int(record["optimizer_resolution"]), 1.0))
-        for prefix, optimizer in self.optimizers().items():
-            load_optimizer(optimizer, prefix, tensors)
+        restore_training_tensors(self.networks(), self.optimizers(), tensors)
         if self.world.main:
             self.random.set_state(tensors["random.latents"])
             self.data_random.set_state(tensors["random.data"])

@@ -1,9 +1,12 @@
-"""The one Adam builder of every trainer, and an optimiser's state as flat tensors for checkpoints."""
+"""The one Adam builder of every trainer, the generators' moving average, and the networks' and optimisers'
+states as flat tensors for checkpoints."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from singan.tensorfile import prefixed, unprefixed
 
 
 def adam(module: nn.Module, learning_rate: float, betas: tuple[float, float], *,
@@ -43,3 +46,33 @@ def load_optimizer(optimizer: torch.optim.Optimizer, prefix: str, tensors: dict[
             found.setdefault(int(index), {})[name] = value
     state["state"] = found
     optimizer.load_state_dict(state)
+
+
+@torch.no_grad()
+def update_average(averaged: nn.Module, current: nn.Module, decay: float) -> None:
+    """averaged <- decay x averaged + (1 - decay) x current for the parameters; buffers (batch-norm
+    statistics, spectral-norm vectors) are copied."""
+    for mean, value in zip(averaged.parameters(), current.parameters()):
+        mean.lerp_(value, 1 - decay)
+    for mean, value in zip(averaged.buffers(), current.buffers()):
+        mean.copy_(value)
+
+
+def training_tensors(networks: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer]
+                     ) -> dict[str, torch.Tensor]:
+    """The networks' weights (NAME.key) and the optimisers' states (NAME.INDEX.key), for a checkpoint."""
+    tensors = {}
+    for prefix, module in networks.items():
+        tensors |= prefixed(prefix + ".", module)
+    for prefix, optimizer in optimizers.items():
+        tensors |= optimizer_tensors(prefix, optimizer)
+    return tensors
+
+
+def restore_training_tensors(networks: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer],
+                             tensors: dict[str, torch.Tensor]) -> None:
+    """Load what `training_tensors` wrote."""
+    for prefix, module in networks.items():
+        module.load_state_dict(unprefixed(prefix + ".", tensors))
+    for prefix, optimizer in optimizers.items():
+        load_optimizer(optimizer, prefix, tensors)

@@ -1,4 +1,7 @@
-"""Running a GANTrainer to the end of its schedule: logging, sample grids and checkpoints on the way.
+"""Running a trainer to the end of its schedule: logging, sample grids and checkpoints on the way. The
+multi-image GANs' trainer (singan.training.gan) and the ESRGAN family's (singan.training.esrgan) both run
+here; each counts its progress in its own unit (images shown for the GANs, iterations for ESRGAN) and says
+what a log line, a snapshot and a non-finite loss are (`SessionTrainer`).
 
 Every process steps; what is written, and where, is the `writer`'s business (the main process's; the
 others have none). An interrupted run (Ctrl-C) saves a checkpoint before it stops; a non-finite loss
@@ -18,17 +21,37 @@ from typing import Protocol
 import torch
 
 from singan.device import synchronize
-from singan.errors import GANNonFiniteLossError
-from singan.events import CheckpointSaved, EventHandler, GANProgress, ignore
-from singan.images import image_grid
-from singan.seeds import make_generator
-from singan.training.distributed import any_process
-from singan.training.gan import GANTrainer
+from singan.errors import SinGANError
+from singan.events import CheckpointSaved, Event, EventHandler, ignore
+from singan.training.distributed import World, any_process
 
-SNAPSHOT_IMAGES = 32
-# The first checkpoint is written early (the default interval is 10k images) so that a run killed in its
-# first minutes resumes instead of starting again.
-FIRST_CHECKPOINT_IMAGES = 1000
+
+class SessionTrainer(Protocol):
+    """What a session needs of a trainer. `count` is its progress (images shown, or iterations);
+    intervals are in the same unit."""
+
+    count: int
+    world: World
+    device: torch.device
+    first_checkpoint: int  # the first checkpoint comes at this count at the latest, so a short run resumes
+
+    def step(self) -> dict[str, float]: ...
+
+    def interval(self, name: str) -> int:
+        """How often to "log", "snapshot" and "checkpoint", in counts."""
+
+    def progress(self, total: int, losses: dict[str, float], seconds: float, counted: int) -> tuple[Event, dict]:
+        """The event and log.jsonl entry of a log point: `losses` averaged over the `counted` units of the
+        last `seconds`."""
+
+    def snapshot_grid(self) -> torch.Tensor:
+        """An image grid of what the networks make now."""
+
+    def nonfinite_error(self, losses: dict[str, float], saved: int | None) -> SinGANError: ...
+
+    def state_tensors(self) -> dict[str, torch.Tensor]: ...
+
+    def state_record(self) -> dict: ...
 
 
 class RunWriter(Protocol):
@@ -36,9 +59,9 @@ class RunWriter(Protocol):
 
     def log(self, entry: dict) -> None: ...
 
-    def snapshot(self, grid: torch.Tensor, images_seen: int) -> None: ...
+    def snapshot(self, grid: torch.Tensor, count: int) -> None: ...
 
-    def checkpoint(self, tensors: dict[str, torch.Tensor], state: dict, images_seen: int, seconds: float) -> str:
+    def checkpoint(self, tensors: dict[str, torch.Tensor], state: dict, count: int, seconds: float) -> str:
         """Save, and return where the checkpoint went."""
 
 
@@ -69,12 +92,12 @@ class _Window:
     """Losses summed since the last log line, and when that was."""
 
     started: float = field(default_factory=time.perf_counter)
-    images: int = 0
+    counted: int = 0  # images or iterations
     sums: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # the lazy regularisers report on some steps only
 
-    def add(self, losses: dict[str, float], images: int) -> None:
-        self.images += images
+    def add(self, losses: dict[str, float], counted: int) -> None:
+        self.counted += counted
         for name, value in losses.items():
             self.sums[name] = self.sums.get(name, 0.0) + value
             self.counts[name] = self.counts.get(name, 0) + 1
@@ -84,17 +107,15 @@ class _Window:
 
 
 class TrainingSession:
-    """Steps a trainer to `total_images`, reporting to `handle` and writing through `writer` at the configured
-    intervals. `seconds` is the training time of earlier sessions of the run; `writer` None writes nothing."""
+    """Steps a trainer to `total` (in its unit), reporting to `handle` and writing through `writer` at the
+    trainer's intervals. `seconds` is the training time of earlier sessions of the run; `writer` None writes
+    nothing."""
 
-    def __init__(self, trainer: GANTrainer, total_images: int, writer: RunWriter | None, *, seconds: float = 0.0,
+    def __init__(self, trainer: SessionTrainer, total: int, writer: RunWriter | None, *, seconds: float = 0.0,
                  handle: EventHandler = ignore):
-        self.trainer, self.total_images, self.writer, self.handle = trainer, total_images, writer, handle
-        self.config = trainer.config
+        self.trainer, self.total, self.writer, self.handle = trainer, total, writer, handle
         self.seconds = seconds
-        self.saved_images: int | None = trainer.images_seen if trainer.images_seen else None
-        self.snapshot_latents = torch.randn(SNAPSHOT_IMAGES, self.config.z_dim, device=trainer.device,
-                                            generator=make_generator(trainer.device, self.config.seed or 0))
+        self.saved: int | None = trainer.count if trainer.count else None
 
     def run(self) -> None:
         """Train to the end; Ctrl-C finishes the current step, saves a checkpoint and raises KeyboardInterrupt."""
@@ -102,10 +123,11 @@ class TrainingSession:
         marks = {name: self._next_mark(name) for name in ("log", "snapshot", "checkpoint")}
         window, started = _Window(), time.perf_counter() - self.seconds
         with deferred_interrupts() as interrupted:
-            while trainer.images_seen < self.total_images:
+            while trainer.count < self.total:
+                before = trainer.count
                 losses = trainer.step()
                 self._check_finite(losses)
-                window.add(losses, self.config.batch)
+                window.add(losses, trainer.count - before)
                 self.seconds = time.perf_counter() - started
                 try:
                     marks, window = self._periodic(marks, window)
@@ -119,62 +141,49 @@ class TrainingSession:
         self.save()
 
     def _periodic(self, marks: dict[str, int], window: _Window) -> tuple[dict[str, int], _Window]:
-        seen = self.trainer.images_seen
-        done = seen >= self.total_images
-        if seen >= marks["log"] or done:
+        count = self.trainer.count
+        done = count >= self.total
+        if count >= marks["log"] or done:
             self.log(window)
             window, marks["log"] = _Window(), self._next_mark("log")
-        if seen >= marks["snapshot"] and not done:
+        if count >= marks["snapshot"] and not done:
             self.snapshot()
             marks["snapshot"] = self._next_mark("snapshot")
-        if seen >= marks["checkpoint"] and not done:
+        if count >= marks["checkpoint"] and not done:
             self.save()
             marks["checkpoint"] = self._next_mark("checkpoint")
         return marks, window
 
     def _next_mark(self, name: str) -> int:
-        """The next multiple of the interval (in images) after the images seen so far; the first checkpoint
-        comes after FIRST_CHECKPOINT_IMAGES at the latest, so that a short run can be resumed."""
-        interval = max(1, round(getattr(self.config, f"{name}_kimg") * 1000))
-        mark = (self.trainer.images_seen // interval + 1) * interval
-        if name == "checkpoint" and self.trainer.images_seen < FIRST_CHECKPOINT_IMAGES:
-            return min(mark, FIRST_CHECKPOINT_IMAGES)
+        """The next multiple of the interval after the count so far; the first checkpoint comes at the
+        trainer's `first_checkpoint` at the latest, so that a short run can be resumed."""
+        interval = max(1, self.trainer.interval(name))
+        mark = (self.trainer.count // interval + 1) * interval
+        if name == "checkpoint" and self.trainer.count < self.trainer.first_checkpoint:
+            return min(mark, self.trainer.first_checkpoint)
         return mark
 
     def _check_finite(self, losses: dict[str, float]) -> None:
         if not all(math.isfinite(value) for value in losses.values()):
-            raise GANNonFiniteLossError(self.trainer.images_seen, losses, self.saved_images)
+            raise self.trainer.nonfinite_error(losses, self.saved)
 
     def log(self, window: _Window) -> None:
         synchronize(self.trainer.device)
         seconds = time.perf_counter() - window.started
-        stage = self.trainer.stage
-        per_kimg = seconds / (window.images / 1000) if window.images else None
-        event = GANProgress(self.trainer.images_seen, self.total_images, stage.resolution, stage.alpha,
-                            window.means(), per_kimg)
+        event, entry = self.trainer.progress(self.total, window.means(), seconds, window.counted)
         if self.writer is not None:
-            self.writer.log({"images_seen": event.images_seen, "kimg": event.images_seen / 1000,
-                             "resolution": event.resolution, "alpha": round(event.alpha, 6), "losses": event.losses,
-                             "seconds_per_kimg": event.seconds_per_kimg, "seconds": round(self.seconds, 3)})
+            self.writer.log({**entry, "seconds": round(self.seconds, 3)})
             self.handle(event)
 
-    @torch.no_grad()
     def snapshot(self) -> None:
-        """A grid of the moving-average generator's images of fixed latents, at the current stage."""
-        if self.writer is None:
-            return
-        stage, generator = self.trainer.stage, self.trainer.generator_ema
-        ws = generator.map(self.snapshot_latents)
-        resolution = stage.resolution if self.trainer.objective.progressive else None
-        images = generator.synthesize(ws, resolution=resolution, alpha=stage.alpha,
-                                      generator=make_generator(self.trainer.device, 0))
-        self.writer.snapshot(image_grid(images.clamp(-1, 1).cpu()), self.trainer.images_seen)
+        if self.writer is not None:
+            self.writer.snapshot(self.trainer.snapshot_grid(), self.trainer.count)
 
     def save(self) -> None:
         """A resumable checkpoint of the trainer (main process only)."""
         if self.writer is None:
             return
         path = self.writer.checkpoint(self.trainer.state_tensors(), self.trainer.state_record(),
-                                      self.trainer.images_seen, self.seconds)
-        self.saved_images = self.trainer.images_seen
-        self.handle(CheckpointSaved(self.trainer.images_seen, str(path)))
+                                      self.trainer.count, self.seconds)
+        self.saved = self.trainer.count
+        self.handle(CheckpointSaved(self.trainer.count, str(path)))

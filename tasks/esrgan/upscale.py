@@ -20,6 +20,13 @@ from singan.device import module_device
 from singan.errors import ConfigError
 
 DEFAULT_TILE_PAD = 16
+# Tile sides tried, largest first, when the whole image would not fit; and the side of the probe that
+# measures a network's activations.
+AUTOMATIC_TILES = (512, 256, 128, 64, 32)
+PROBE_SIDE = 16
+# A layer's input and output are alive together, and the convolution's workspace beside them: RRDBNet x4 on a
+# 512 px image peaked at 3.2 times its largest map (benchmarks/esrgan_upscale.py), hence 3.5.
+ACTIVATION_FACTOR = 3.5
 
 
 def upscale(network: nn.Module, image: torch.Tensor, *, tile: int | None = None, tile_pad: int = DEFAULT_TILE_PAD,
@@ -38,15 +45,22 @@ def upscale(network: nn.Module, image: torch.Tensor, *, tile: int | None = None,
         return _run(network, image, half)
     scale = network.scale
     output = torch.zeros(1, image.shape[1], height * scale, width * scale)
-    weights = torch.zeros(1, 1, height * scale, width * scale)
     rows, columns = _spans(height, tile, tile_pad), _spans(width, tile, tile_pad)
+    # The weights are products of a row and a column window, so their sum over the tiles is the product of
+    # the windows' sums along each side: two vectors, not a second image (where tiles are wider than twice
+    # their context the sums are one everywhere).
+    row_sums, column_sums = torch.zeros(height * scale), torch.zeros(width * scale)
     for row, (top, bottom) in enumerate(rows):
+        row_window = _window(rows, row, scale)
+        row_sums[top * scale:bottom * scale] += row_window
         for column, (left, right) in enumerate(columns):
             result = _run(network, image[..., top:bottom, left:right], half)
-            weight = _window(rows, row, scale)[:, None] * _window(columns, column, scale)[None, :]
-            output[..., top * scale:bottom * scale, left * scale:right * scale] += result * weight
-            weights[..., top * scale:bottom * scale, left * scale:right * scale] += weight
-    return output / weights
+            result.mul_(row_window[:, None]).mul_(_window(columns, column, scale)[None, :])
+            output[..., top * scale:bottom * scale, left * scale:right * scale] += result
+            del result
+    for column, (left, right) in enumerate(columns):
+        column_sums[left * scale:right * scale] += _window(columns, column, scale)
+    return output.div_(row_sums[:, None]).div_(column_sums[None, :])
 
 
 def _run(network: nn.Module, image: torch.Tensor, half: bool) -> torch.Tensor:
@@ -93,3 +107,34 @@ def _window(spans: list[tuple[int, int]], index: int, scale: int) -> torch.Tenso
 def _rise(fraction: torch.Tensor) -> torch.Tensor:
     """0 -> 1 smoothly over fraction 0 -> 1 (0.5 - 0.5 cos(pi t)); its mirror image is 1 minus it."""
     return 0.5 - 0.5 * torch.cos(math.pi * fraction.clamp(0, 1))
+
+
+def activation_bytes_per_pixel(network: nn.Module, half: bool = False) -> float:
+    """What running the network takes per input pixel, measured on a small probe: its largest layer output
+    times ACTIVATION_FACTOR, divided by the probe's pixels."""
+    largest = 0
+
+    def record(module, inputs, output):
+        nonlocal largest
+        if isinstance(output, torch.Tensor):
+            largest = max(largest, output.numel() * output.element_size())
+
+    handles = [module.register_forward_hook(record) for module in network.modules() if module is not network]
+    try:
+        _run(network, torch.zeros(1, network.image_channels, PROBE_SIDE, PROBE_SIDE), half)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return ACTIVATION_FACTOR * largest / PROBE_SIDE**2
+
+
+def fitting_tile(per_pixel: float, height: int, width: int, available: int | None, tile_pad: int) -> int | None:
+    """None when the whole image fits in `available` bytes (or nothing is known), else the largest tile of
+    AUTOMATIC_TILES that does; a ConfigError when not even the smallest one fits."""
+    if available is None or per_pixel * height * width <= available:
+        return None
+    for tile in AUTOMATIC_TILES:
+        if per_pixel * (tile + 2 * tile_pad) ** 2 <= available:
+            return tile
+    raise ConfigError(f"not even a {AUTOMATIC_TILES[-1]} px tile of this network fits in the memory available "
+                      f"({available / 2**30:.1f} GB)")
