@@ -45,11 +45,12 @@ class NonFiniteLossError(SinGANError):
 
 
 class GANNonFiniteLossError(SinGANError):
-    """Multi-image training produced NaN or infinity; the last checkpoint stays as it was."""
+    """Multi-image (or ESRGAN-family) training produced NaN or infinity; the last checkpoint stays as it was.
+    Progress is counted in `unit`: images for the GANs, iterations for ESRGAN."""
 
-    def __init__(self, images_seen: int, losses: dict[str, float], saved_images: int | None):
+    def __init__(self, images_seen: int, losses: dict[str, float], saved_images: int | None, unit: str = "images"):
         self.images_seen = images_seen
         named = ", ".join(f"{name}={value:.4g}" for name, value in losses.items())
-        kept = (f"the checkpoint at {saved_images} images is kept" if saved_images is not None
+        kept = (f"the checkpoint at {saved_images} {unit} is kept" if saved_images is not None
                 else "no checkpoint had been saved yet")
-        super().__init__(f"training stopped: non-finite loss after {images_seen} images ({named}); {kept}")
+        super().__init__(f"training stopped: non-finite loss after {images_seen} {unit} ({named}); {kept}")

@@ -10,7 +10,6 @@ draw comes from one CPU random stream (`random.data`), so a resumed run continue
 
 from __future__ import annotations
 
-import contextlib
 import copy
 
 import torch
@@ -20,7 +19,7 @@ from torch import nn
 from singan.config.esrgan import ESRGANConfig, Recipe
 from singan.data import degradation
 from singan.data.crops import CropData, random_crops
-from singan.errors import SinGANError
+from singan.errors import GANNonFiniteLossError
 from singan.events import ESRGANProgress
 from singan.images import image_grid
 from singan.losses import relativistic
@@ -29,21 +28,12 @@ from singan.models.esrgan_layouts import TRAINED_LAYOUTS, Detected
 from singan.models.vgg import VGG19Features, perceptual_distance
 from singan.seeds import make_generator, stream_seed
 from singan.training.distributed import World
-from singan.training.optimizers import adam, restore_training_tensors, training_tensors, update_average
+from singan.training.optimizers import adam, frozen, restore_training_tensors, training_tensors, update_average
 
 # The data stream's seed offset (singan.seeds.stream_seed), and the snapshot crops' (drawn once).
 DATA_STREAM, SNAPSHOT_STREAM = 7_919, 104_729
 SNAPSHOT_CROPS = 4
 FIRST_CHECKPOINT_ITERATIONS = 100
-
-
-class ESRGANNonFiniteLossError(SinGANError):
-    def __init__(self, iteration: int, losses: dict[str, float], saved: int | None):
-        values = ", ".join(f"{name} {value:.4g}" for name, value in losses.items())
-        kept = (f"the checkpoint at iteration {saved} is kept" if saved is not None
-                else "no checkpoint was saved yet")
-        super().__init__(f"training diverged at iteration {iteration} ({values}); {kept}: resume with --resume, "
-                         f"or train again with a lower --lr")
 
 
 def network_spec(config: ESRGANConfig) -> Detected:
@@ -133,7 +123,7 @@ class ESRGANTrainer:
         if self.vgg is not None:
             parts["perceptual"] = recipe.perceptual_weight * self._perceptual(outputs, sharp)
         if self.discriminator is not None:
-            with self._critic_frozen():
+            with frozen(self.discriminator):
                 parts["adversarial"] = recipe.gan_weight * self._adversarial(outputs, targets)
         total = sum(parts.values())
         self.generator_optimizer.zero_grad(set_to_none=True)
@@ -166,14 +156,6 @@ class ESRGANTrainer:
         self.discriminator_optimizer.step()
         return {"critic": float(loss.detach()), "real_score": float(real_scores.detach().mean()),
                 "fake_score": float(fake_scores.detach().mean())}
-
-    @contextlib.contextmanager
-    def _critic_frozen(self):
-        self.discriminator.requires_grad_(False)
-        try:
-            yield
-        finally:
-            self.discriminator.requires_grad_(True)
 
     def _set_rates(self, rate: float) -> None:
         for optimizer in self.optimizers().values():
@@ -208,8 +190,8 @@ class ESRGANTrainer:
         rows = torch.stack([enlarged, outputs, targets], dim=1).flatten(0, 1)
         return image_grid(rows.cpu() * 2 - 1, columns=3)
 
-    def nonfinite_error(self, losses: dict[str, float], saved: int | None) -> ESRGANNonFiniteLossError:
-        return ESRGANNonFiniteLossError(self.count, losses, saved)
+    def nonfinite_error(self, losses: dict[str, float], saved: int | None) -> GANNonFiniteLossError:
+        return GANNonFiniteLossError(self.count, losses, saved, unit="iterations")
 
     def networks(self) -> dict[str, nn.Module]:
         found = {"generator": self.generator, "generator_ema": self.generator_ema}

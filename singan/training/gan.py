@@ -10,7 +10,6 @@ is in `state_tensors` and `state_record`.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 
 import torch
@@ -27,7 +26,7 @@ from singan.models.resolutions import Stage
 from singan.seeds import make_generator, stream_seed
 from singan.training.architectures import build_discriminator, build_generator, objective_of
 from singan.training.distributed import World, average_gradients, broadcast_module, mean_over_processes
-from singan.training.optimizers import adam, restore_training_tensors, training_tensors, update_average
+from singan.training.optimizers import adam, frozen, restore_training_tensors, training_tensors, update_average
 from singan.training.progressive import images_at_stage
 
 # The data order's random stream, apart from the latents' (see singan.seeds.stream_seed).
@@ -155,14 +154,9 @@ class GANTrainer:
     def regularize_generator(self, loss: torch.Tensor) -> None:
         self._update(self.generator, self.generator_optimizer, loss)
 
-    @contextlib.contextmanager
     def critic_frozen(self):
         """Within the block the critic's weights get no gradients; it only passes them on to the images."""
-        self.discriminator.requires_grad_(False)
-        try:
-            yield
-        finally:
-            self.discriminator.requires_grad_(True)
+        return frozen(self.discriminator)
 
     # ---- pieces ---------------------------------------------------------------------------------------------
 

@@ -3,6 +3,8 @@ states as flat tensors for checkpoints."""
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
@@ -76,3 +78,14 @@ def restore_training_tensors(networks: dict[str, nn.Module], optimizers: dict[st
         module.load_state_dict(unprefixed(prefix + ".", tensors))
     for prefix, optimizer in optimizers.items():
         load_optimizer(optimizer, prefix, tensors)
+
+
+@contextlib.contextmanager
+def frozen(module: nn.Module):
+    """Within the block the module's weights get no gradients (a critic that only passes them on to the
+    images it judges)."""
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        module.requires_grad_(True)
