@@ -54,3 +54,8 @@ class GANNonFiniteLossError(SinGANError):
         kept = (f"the checkpoint at {saved_images} {unit} is kept" if saved_images is not None
                 else "no checkpoint had been saved yet")
         super().__init__(f"training stopped: non-finite loss after {images_seen} {unit} ({named}); {kept}")
+
+
+class ForeignFileError(SinGANError):
+    """A weights file of another project that cannot be read, or that asks for code we refuse to run. The
+    message is the reason alone; the caller puts the file's name in front of it."""

@@ -3,6 +3,8 @@
 - A run's seed is the one given, or one drawn here at random; either way it is recorded in run.json.
 - Every draw a task's seed names (sample noise, walks, injections, latents, noise inputs) comes from a
   CPU generator and is then moved to the device, so a seed names the same picture on every device.
+- Imported networks draw z as NVlabs' scripts do ("nvlabs" seed compatibility): numpy's
+  RandomState(seed).randn(1, z_dim), so that seed N gives the image the original code gives for seed N.
 - Training draws on its own device (speed matters there), from seeds derived from the run's seed:
   one per SinGAN scale, one per purpose and process of a multi-image run.
 """
@@ -38,6 +40,20 @@ def make_generator(device: torch.device, seed: int) -> torch.Generator:
 def output_generator(seed: int) -> torch.Generator:
     """The random source of a task's seed: on the CPU, whatever device the task runs on."""
     return make_generator(_CPU, seed)
+
+
+# numpy's RandomState takes seeds below 2**32.
+NVLABS_SEED_LIMIT = 2**32
+
+
+def nvlabs_state(seed: int) -> np.random.RandomState:
+    """The numpy random source NVlabs' generate scripts make of a seed."""
+    return np.random.RandomState(seed)
+
+
+def nvlabs_latent(seed: int, z_dim: int) -> torch.Tensor:
+    """z [1, z_dim] as NVlabs' scripts draw it for a seed: RandomState(seed).randn(1, z_dim), in float32."""
+    return torch.from_numpy(nvlabs_state(seed).randn(1, z_dim)).to(torch.float32)
 
 
 def scale_seed(seed: int, scale: int) -> int:

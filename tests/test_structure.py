@@ -13,7 +13,7 @@ SOURCES = sorted((ROOT / "singan").rglob("*.py")) + sorted((ROOT / "tasks").rglo
 LAYERS = [
     ("base", ["singan", "singan.errors", "singan.files", "singan.device", "singan.seeds", "singan.ranges",
               "singan.events", "singan.images", "singan.memory", "singan.tensorfile", "singan.pyramid",
-              "singan.config", "singan.metrics"]),
+              "singan.config", "singan.metrics", "singan.unpickler"]),
     ("nn", ["singan.nn"]),
     ("models", ["singan.models"]),
     ("losses and data", ["singan.losses", "singan.data"]),
@@ -118,11 +118,17 @@ def unsafe_torch_loads(tree: ast.AST) -> list[int]:
     return lines
 
 
+# The one module that may read pickles: the restricted reader of other projects' weight files. Others may
+# name it (to import it), and nothing else with "pickle" in it.
+PICKLE_READER = "singan.unpickler"
+
+
 @pytest.mark.parametrize("path", SOURCES, ids=lambda path: module_name(path))
 def test_no_hard_coded_devices_pickles_or_eval(path):
     text = path.read_text()
-    for forbidden in (".cuda(", "pickle"):
-        assert forbidden not in text, f"{module_name(path)} contains {forbidden}"
+    own = module_name(path) == PICKLE_READER
+    assert ".cuda(" not in text, f"{module_name(path)} contains .cuda("
+    assert own or "pickle" not in text.replace(PICKLE_READER, ""), f"{module_name(path)} contains pickle"
     unsafe = unsafe_torch_loads(ast.parse(text))
     assert not unsafe, f"{module_name(path)} calls torch.load without weights_only=True on line(s) {unsafe}"
     # the builtins, not a module's .eval()

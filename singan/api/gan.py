@@ -16,16 +16,19 @@ from singan.events import EventHandler, GANTrainingStarted, Notice, ignore
 from singan.files import atomic_write_json, check_folder, describe_os_error
 from singan.images import DEFAULT_MAX_PIXELS, check_video, image_grid, save_image, save_seed_images, save_video
 from singan.metrics.inception import load_inception
-from singan.runs import common, open_run
+from singan.api import gan_import
+from singan.runs import common, imported, open_run
 from singan.runs import gan as runs
 from singan.runs.directory import (check_resume_or_force, create_run, finish_interrupted_replacements, holds_run,
-                                   prepare_for_writing)
+                                   prepare_for_writing, run_root)
 from singan.runs.gan import GANRecord, GANRun, run_directory
+from singan.runs.imported import ImportedRecord
 from singan.seeds import check_seeds, resolve_seed
 from singan.training import distributed
 from singan.training.architectures import check_training_fits, checked
 from singan.training.gan import GANTrainer
 from singan.training.session import TrainingSession
+from tasks.gan.draws import Draws
 from tasks.gan.evaluate import GANEvaluation, evaluate_generator
 from tasks.gan.generate import check_images_fit, generated_images
 from tasks.gan.interpolate import interpolation_frames
@@ -181,13 +184,37 @@ class RunDirectoryWriter:
 
 
 def load_gan_run(directory: str | Path, device: str = "auto") -> GANRun:
-    """A trained multi-image run for tasks: its moving-average generator on `device`."""
+    """A multi-image network for tasks on `device`: a trained run (its moving-average generator), an imported
+    one, or another project's file (StyleGAN, StyleGAN2) converted in memory."""
+    if Path(directory).is_file():
+        return gan_import.open_foreign(directory, device)
     run = open_run(directory, "gan")
+    if run.kind is imported.KIND:
+        return gan_import.load_imported(run.directory, run.record, device)
     return runs.load(run.directory, run.record, device)
 
 
-def summary(directory: str | Path, record: GANRecord) -> dict:
+def draws_for(run: GANRun, seed_compat: str | None = None, noise: str | None = None,
+              label: int | None = None) -> Draws:
+    """How the run's seeds become inputs: as given, else NVlabs' z and the stored noise for an imported network
+    (so seed N is the original scripts' image N), ours and fresh noise for a network trained here."""
+    foreign = isinstance(run.record, ImportedRecord)
+    default_compat = run.record.seed_compat if foreign else "singan"
+    return Draws(seed_compat or default_compat, noise or ("const" if foreign else "random"), label)
+
+
+def task_folder(run: GANRun, task: str) -> Path:
+    """Where a task writes by default: a folder of the run, or, for a file converted in memory, a folder named
+    after it under Output/ (never beside the file)."""
+    if run.directory is not None:
+        return run.directory / task
+    return run_root(None) / f"{gan_import.network_name(run.source_file)}-{task}"
+
+
+def summary(directory: str | Path, record: GANRecord | ImportedRecord) -> dict:
     """What `singan info` shows of a multi-image run: architecture, data, progress, settings, versions."""
+    if isinstance(record, ImportedRecord):
+        return gan_import.summary(directory, record)
     config = record.gan_config
     stage = record.derived()["stage"]
     return {
@@ -201,25 +228,28 @@ def summary(directory: str | Path, record: GANRecord) -> dict:
 
 
 def generate_run(run: GANRun, seeds: list[int], *, truncation: float = 1.0, grid: bool = False,
-                 out: str | Path | None = None) -> list[Path]:
+                 out: str | Path | None = None, draws: Draws | None = None) -> list[Path]:
     """RUN/generated/seed0007.png per seed (and grid.png)."""
-    return generate_images(run.generator, seeds, out or run.directory / "generated", truncation=truncation, grid=grid)
+    return generate_images(run.generator, seeds, out or task_folder(run, "generated"), truncation=truncation,
+                           grid=grid, draws=draws or draws_for(run))
 
 
 def generate_images(generator: nn.Module, seeds: list[int], out: str | Path, *, truncation: float = 1.0,
                     truncation_cutoff: int | None = None, grid: bool = False,
-                    noise_seed: int | None = None) -> list[Path]:
+                    noise_seed: int | None = None, draws: Draws = Draws()) -> list[Path]:
     """Write <out>/seed0007.png per seed, and <out>/grid.png of them all when `grid`; returns the paths."""
     check_folder(out)
     if noise_seed is not None:
         check_seeds([noise_seed], "--noise-seed")
+    draws.check(generator, seeds)
     if grid:  # the images are kept, joined and tiled: three copies at once
         check_images_fit(generator, len(seeds), 3, f"--grid of {len(seeds)} images", "give fewer --seeds")
     kept = []  # the images of the grid; without one, each image is written and dropped
 
     def images():
         for seed, image in generated_images(generator, seeds, truncation=truncation,
-                                            truncation_cutoff=truncation_cutoff, noise_seed=noise_seed):
+                                            truncation_cutoff=truncation_cutoff, noise_seed=noise_seed,
+                                            draws=draws):
             kept.extend([image] if grid else [])
             yield seed, image
 
@@ -231,15 +261,16 @@ def generate_images(generator: nn.Module, seeds: list[int], out: str | Path, *, 
 
 
 def interpolate_run(run: GANRun, seeds: list[int], *, frames: int = 60, fps: float = 30, space: str | None = None,
-                    truncation: float = 1.0, mp4: bool | None = None, out: str | Path | None = None) -> list[Path]:
+                    truncation: float = 1.0, mp4: bool | None = None, out: str | Path | None = None,
+                    draws: Draws | None = None) -> list[Path]:
     """RUN/interpolate/interpolate.gif (and .mp4): a loop through the seeds' latents."""
-    return interpolate_video(run.generator, seeds, out or run.directory / "interpolate", frames=frames, fps=fps,
-                             space=space, truncation=truncation, mp4=mp4)
+    return interpolate_video(run.generator, seeds, out or task_folder(run, "interpolate"), frames=frames, fps=fps,
+                             space=space, truncation=truncation, mp4=mp4, draws=draws or draws_for(run))
 
 
 def interpolate_video(generator: nn.Module, seeds: list[int], out: str | Path, *, frames: int = 60, fps: float = 30,
                       space: str | None = None, truncation: float = 1.0, noise_seed: int = 0,
-                      mp4: bool | None = None) -> list[Path]:
+                      mp4: bool | None = None, draws: Draws = Draws()) -> list[Path]:
     """Write <out>/interpolate.gif (looping), and interpolate.mp4 when imageio-ffmpeg is installed.
 
     `mp4` None writes the MP4 when possible; True makes a missing imageio-ffmpeg an error, False skips it.
@@ -247,23 +278,24 @@ def interpolate_video(generator: nn.Module, seeds: list[int], out: str | Path, *
     check_folder(out)
     check_video(fps, mp4)
     images = interpolation_frames(generator, seeds, frames, space=space, truncation=truncation,
-                                  noise_seed=noise_seed)
+                                  noise_seed=noise_seed, draws=draws)
     return save_video(Path(out) / VIDEO_STEM, images, fps, mp4)
 
 
 def mix_run(run: GANRun, rows: list[int], columns: list[int], layers: str, *, truncation: float = 1.0,
-            out: str | Path | None = None) -> Path:
+            out: str | Path | None = None, draws: Draws | None = None) -> Path:
     """RUN/mix/mix.png: the style-mixing grid (the columns' seeds give `layers`), and mix.json."""
-    return mix_images(run.generator, rows, columns, layers, out or run.directory / "mix", truncation=truncation)
+    return mix_images(run.generator, rows, columns, layers, out or task_folder(run, "mix"), truncation=truncation,
+                      draws=draws or draws_for(run))
 
 
 def mix_images(generator: nn.Module, rows: list[int], columns: list[int], layers, out: str | Path, *,
-               truncation: float = 1.0, noise_seed: int = 0) -> Path:
+               truncation: float = 1.0, noise_seed: int = 0, draws: Draws = Draws()) -> Path:
     """Write <out>/mix.png, the style-mixing grid, and <out>/mix.json (seeds, layers); returns mix.png."""
     check_folder(out)
     with torch.no_grad():
         grid, record = style_mixing_grid(generator, rows, columns, layers, truncation=truncation,
-                                         noise_seed=noise_seed)
+                                         noise_seed=noise_seed, draws=draws)
     save_image(Path(out) / MIX_IMAGE, grid)
     atomic_write_json(Path(out) / MIX_RECORD, record)
     return Path(out) / MIX_IMAGE
@@ -271,12 +303,17 @@ def mix_images(generator: nn.Module, rows: list[int], columns: list[int], layers
 
 def evaluate_run(run: GANRun, data: str | Path, *, num: int | None = None, seed: int = 0, truncation: float = 1.0,
                  inception_weights: str | Path | None = None, strict: bool = False,
-                 max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[GANEvaluation, Path]:
-    """SWD (and FID with local Inception weights) of the run's generator against a folder of images; RUN/eval.json."""
-    config = run.record.gan_config
+                 max_pixels: int = DEFAULT_MAX_PIXELS, draws: Draws | None = None) -> tuple[GANEvaluation, Path]:
+    """SWD (and FID with local Inception weights) of the run's generator against a folder of images;
+    RUN/eval.json (for a file converted in memory, Output/<name>-eval/eval.json)."""
+    draws = draws or draws_for(run)
+    draws.check(run.generator, [seed])
+    square = run.record.gan_config.square if isinstance(run.record, GANRecord) else "crop"
     inception = None if inception_weights is None else load_inception(inception_weights, run.device)
-    images = load_image_folder(data, run.generator.resolution, channels=config.image_channels,
-                               square=config.square, strict=strict, max_pixels=max_pixels)
+    images = load_image_folder(data, run.generator.resolution, channels=run.generator.image_channels,
+                               square=square, strict=strict, max_pixels=max_pixels)
     evaluation = evaluate_generator(run.generator, images.images, num=num, seed=seed, truncation=truncation,
-                                    inception=inception)
-    return evaluation, common.write_evaluation(run.directory, evaluation.to_dict())
+                                    inception=inception, draws=draws)
+    folder = run.directory if run.directory is not None else task_folder(run, "eval")
+    return evaluation, common.write_evaluation(folder, {**evaluation.to_dict(), "seed_compat": draws.seed_compat,
+                                                        "noise": draws.noise, "class": draws.label})

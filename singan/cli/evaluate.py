@@ -50,6 +50,9 @@ def _evaluate_gan(directory: Path, num, seed: int, start_scale: int, inception_w
     if start_scale:
         raise ConfigError("--start-scale is for SinGAN runs; a GAN run has no scales")
     loaded = api.gan.load_gan_run(directory, device=device)
+    if not hasattr(loaded.record, "data"):
+        raise RunError(f"{directory} is an imported network with no training folder; evaluate it against a folder "
+                       f"of images with: singan gan eval {directory} FOLDER")
     data = Path(loaded.record.data["path"])
     if not data.is_dir():
         raise RunError(f"{directory} was trained on {data}, which is not there; evaluate it against a folder of "

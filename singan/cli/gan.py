@@ -1,5 +1,6 @@
 """`singan gan ...`: multi-image GANs (PGGAN, StyleGAN, StyleGAN2) trained on a folder of images."""
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -8,9 +9,11 @@ from rich.markup import escape
 
 from singan import api
 from singan.api import gan as gan_api
+from singan.api import gan_import as import_api
 from singan.cli.app import app, console, report_interruption, reporting_errors
 from singan.cli.display import EventDisplay
 from singan.cli.evaluate import gan_evaluation_table
+from singan.cli.runs import print_summary
 from singan.cli.options import (DeviceOption, ForceOption, InceptionWeightsOption, MaxPixelsOption, QuietOption,
                                 RunsOutOption, StrictOption)
 from singan.cli.train import config_options
@@ -24,8 +27,10 @@ gan_app = typer.Typer(help="Multi-image GANs (PGGAN, StyleGAN, StyleGAN2): train
                            "generate, interpolate, mix styles and evaluate.", no_args_is_help=True)
 app.add_typer(gan_app, name="gan")
 
-GANRunArgument = Annotated[str, typer.Argument(help="a GAN run directory, or a run name under Output/",
-                                               show_default=False)]
+GANRunArgument = Annotated[str, typer.Argument(
+    help="a GAN run directory or run name under Output/, or a StyleGAN / StyleGAN2 file of another project "
+    "(NVlabs .pkl / .pkl.xz / .pkl.gz, stylegan2-ada-pytorch .pkl, rosinality .pt), converted in memory",
+    show_default=False)]
 _DEFAULTS = GANConfig()
 _LOSS_LABELS = {"critic": "D", "generator": "G", "gradient_penalty": "GP", "r1": "R1", "path_length": "PL"}
 
@@ -83,8 +88,22 @@ def _report_interruption(directory: Path) -> None:
 
 TruncationOption = Annotated[float, typer.Option("--trunc", help="truncation psi: 1 = none, 0.7 as the papers' "
                                                  "figures (stylegan, stylegan2)")]
-OutOption = Annotated[Optional[Path], typer.Option(help="folder for the outputs (default: a folder in the run)",
-                                                   show_default=False)]
+OutOption = Annotated[Optional[Path], typer.Option(help="folder for the outputs (default: a folder in the run; "
+                                                   "for a file, Output/NAME-TASK)", show_default=False)]
+NoiseOption = Annotated[Optional[str], typer.Option(
+    "--noise", help="noise inputs: const (the network's stored noise; for networks trained here one fixed draw), "
+    "random (new per seed) or none (default: const for imported networks, random for trained ones)",
+    show_default=False)]
+SeedCompatOption = Annotated[Optional[str], typer.Option(
+    "--seed-compat", help="how a seed draws z: nvlabs (numpy RandomState(seed).randn, as NVlabs' scripts: seed N "
+    "gives their image N) or singan (default: nvlabs for imported networks, singan for trained ones)",
+    show_default=False)]
+ClassOption = Annotated[Optional[int], typer.Option("--class", help="the class of a conditional network",
+                                                    show_default=False)]
+
+
+def _draws(loaded, seed_compat: str | None, noise: str | None, label: int | None):
+    return gan_api.draws_for(loaded, seed_compat, noise, label)
 
 
 @gan_app.command()
@@ -94,13 +113,19 @@ def generate(
     seeds: Annotated[str, typer.Option(help="seeds such as 0-15 or 3,7,11: one image per seed")] = "0-15",
     trunc: TruncationOption = 1.0,
     grid: Annotated[bool, typer.Option("--grid", help="also write grid.png of all the images")] = False,
+    noise: NoiseOption = None,
+    seed_compat: SeedCompatOption = None,
+    label: ClassOption = None,
     out: OutOption = None,
     device: DeviceOption = "auto",
     quiet: QuietOption = False,
 ):
-    """Images from a trained GAN: RUN/generated/seed0007.png per seed (the moving-average generator)."""
+    """Images from a GAN: RUN/generated/seed0007.png per seed (a trained run's moving-average generator, an
+    imported network, or another project's file)."""
+    seed_list = parse_seeds(seeds)
     loaded = gan_api.load_gan_run(api.find_run(run), device=device)
-    paths = gan_api.generate_run(loaded, parse_seeds(seeds), truncation=trunc, grid=grid, out=out)
+    paths = gan_api.generate_run(loaded, seed_list, truncation=trunc, grid=grid, out=out,
+                                 draws=_draws(loaded, seed_compat, noise, label))
     _report(paths, quiet)
 
 
@@ -116,14 +141,18 @@ def interpolate(
     trunc: TruncationOption = 1.0,
     mp4: Annotated[Optional[bool], typer.Option("--mp4/--no-mp4", help="also write an MP4 (default: when "
                                                 "imageio-ffmpeg is installed)", show_default=False)] = None,
+    noise: NoiseOption = None,
+    seed_compat: SeedCompatOption = None,
+    label: ClassOption = None,
     out: OutOption = None,
     device: DeviceOption = "auto",
     quiet: QuietOption = False,
 ):
     """A looping interpolation video through the seeds' latents: RUN/interpolate/interpolate.gif (and .mp4)."""
+    seed_list = parse_seeds(seeds)
     loaded = gan_api.load_gan_run(api.find_run(run), device=device)
-    paths = gan_api.interpolate_run(loaded, parse_seeds(seeds), frames=frames, fps=fps, space=space,
-                                    truncation=trunc, mp4=mp4, out=out)
+    paths = gan_api.interpolate_run(loaded, seed_list, frames=frames, fps=fps, space=space,
+                                    truncation=trunc, mp4=mp4, out=out, draws=_draws(loaded, seed_compat, noise, label))
     _report(paths, quiet)
 
 
@@ -136,14 +165,18 @@ def mix(
     layers: Annotated[str, typer.Option(help="style layers taken from the columns: a range such as 0-3, or coarse "
                                         "(4-8 px), middle (16-32 px), fine (64 px and up)")] = "coarse",
     trunc: TruncationOption = 1.0,
+    noise: NoiseOption = None,
+    seed_compat: SeedCompatOption = None,
+    label: ClassOption = None,
     out: OutOption = None,
     device: DeviceOption = "auto",
     quiet: QuietOption = False,
 ):
     """The style-mixing grid (stylegan, stylegan2): RUN/mix/mix.png."""
+    row_seeds, column_seeds = parse_seeds(rows, "--rows"), parse_seeds(cols, "--cols")
     loaded = gan_api.load_gan_run(api.find_run(run), device=device)
-    path = gan_api.mix_run(loaded, parse_seeds(rows, "--rows"), parse_seeds(cols, "--cols"), layers, truncation=trunc,
-                           out=out)
+    path = gan_api.mix_run(loaded, row_seeds, column_seeds, layers, truncation=trunc, out=out,
+                           draws=_draws(loaded, seed_compat, noise, label))
     _report([path], quiet)
 
 
@@ -158,19 +191,60 @@ def evaluate(
     trunc: TruncationOption = 1.0,
     inception_weights: InceptionWeightsOption = None,
     strict: Annotated[bool, typer.Option("--strict", help="stop at the first unreadable image")] = False,
+    noise: NoiseOption = None,
+    seed_compat: SeedCompatOption = None,
+    label: ClassOption = None,
     device: DeviceOption = "auto",
     quiet: QuietOption = False,
     max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
 ):
     """Sliced Wasserstein distance (PGGAN's recipe) against the data, beside the real-vs-real floor; FID with
-    --inception-weights. Writes RUN/eval.json."""
+    --inception-weights. Writes RUN/eval.json (for a file, Output/NAME-eval/eval.json)."""
     loaded = gan_api.load_gan_run(api.find_run(run), device=device)
     evaluation, path = gan_api.evaluate_run(loaded, data, num=num, seed=seed, truncation=trunc,
                                             inception_weights=inception_weights, strict=strict,
-                                            max_pixels=max_pixels)
+                                            max_pixels=max_pixels, draws=_draws(loaded, seed_compat, noise, label))
     if not quiet:
         console.print(gan_evaluation_table(evaluation))
         console.print(f"Wrote [bold]{escape(str(path))}[/]", highlight=False, soft_wrap=True)
+
+
+@gan_app.command("import")
+@reporting_errors
+def import_(
+    file: Annotated[Path, typer.Argument(help="a StyleGAN / StyleGAN2 file: NVlabs TF .pkl (.pkl.xz, .pkl.gz), "
+                                         "stylegan2-ada-pytorch .pkl or rosinality .pt", show_default=False)],
+    out: RunsOutOption = None,
+    name: Annotated[Optional[str], typer.Option(help="run name (default: the file's name without its suffix)",
+                                                show_default=False)] = None,
+    force: ForceOption = False,
+    quiet: QuietOption = False,
+):
+    """Convert a published network into a run directory (run.json + safetensors) that every `singan gan`
+    command takes. No code from the file runs: it is read by singan's restricted reader."""
+    directory = import_api.import_network(file, out=out, name=name, force=force)
+    if not quiet:
+        console.print(f"Imported [bold]{escape(str(file))}[/] to [bold]{escape(str(directory))}[/]. Try: singan gan "
+                      f"generate {escape(str(directory))} --seeds 0-7 --trunc 0.7 --grid", highlight=False)
+
+
+@gan_app.command()
+@reporting_errors
+def info(
+    run: GANRunArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+):
+    """Describe a GAN run, an imported network, or another project's file (converted in memory)."""
+    path = api.find_run(run)
+    if path.is_file():
+        loaded = gan_api.load_gan_run(path, device="cpu")
+        summary = gan_api.summary(None, loaded.record)
+    else:
+        _, summary = api.describe_run(path)
+    if as_json:
+        console.print_json(json.dumps(summary))
+    else:
+        print_summary(summary)
 
 
 def _report(paths: list[Path], quiet: bool) -> None:

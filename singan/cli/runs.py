@@ -49,12 +49,36 @@ def info(
     family, summary = api.describe_run(api.find_run(run))
     if as_json:
         console.print_json(json.dumps(summary))
-    elif family == "gan":
-        _print_gan_summary(summary)
+    else:
+        print_summary(summary)
+
+
+def print_summary(summary: dict) -> None:
+    """A run's summary, as its family's `info` prints it (SinGAN's summary names no family)."""
+    family = summary.get("family", "singan")
+    if family == "gan":
+        (_print_imported_summary if summary.get("imported") else _print_gan_summary)(summary)
     elif family == "esrgan":
         _print_esrgan_summary(summary)
     else:
         _print_singan_summary(summary)
+
+
+def _print_imported_summary(summary: dict) -> None:
+    network, source = summary["network"], summary["source"]
+    where = summary["directory"] or "converted in memory"
+    console.print(f"[bold]{escape(where)}[/] (imported network)", highlight=False)
+    classes = f", conditional ({network['label_count']} classes)" if network.get("label_count") else ""
+    console.print(f"model     {summary['arch']} at {summary['resolution']} px, z {network['z_dim']}, "
+                  f"w {network['w_dim']}, {network['mapping_layers']} mapping layers, channels up to "
+                  f"{network['channel_max']}{classes}", highlight=False)
+    console.print(f"source    {escape(str(source['file']))} ({source['format']}, {source['bytes']:,} bytes, "
+                  f"sha256 {source['sha256'][:16]}...)", highlight=False)
+    console.print(f"seeds     {summary['seed_compat']} (seed N draws z as "
+                  f"{'NVlabs scripts do' if summary['seed_compat'] == 'nvlabs' else 'singan does'})", highlight=False)
+    for note in summary["notes"]:
+        console.print(f"note      {escape(note)}", highlight=False)
+    _print_versions(summary["versions"])
 
 
 def _print_esrgan_summary(summary: dict) -> None:

@@ -8,33 +8,58 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from singan.errors import ConfigError
 from singan.nn.layers import EqualLinear, pixel_norm
 
 
 class MappingNetwork(nn.Module):
     """z [N, z_dim] -> pixel norm -> `layers` dense layers (learning rate x lr_mul), each followed by
     `activation` -> w [N, w_dim]. StyleGAN puts the sqrt(2) gain in the layers (`gain`) and uses a plain
-    leaky ReLU; StyleGAN2 keeps unit-gain layers and scales the activation instead."""
+    leaky ReLU; StyleGAN2 keeps unit-gain layers and scales the activation instead.
+
+    A conditional network (`label_count` classes, StyleGAN2-ADA) embeds the one-hot label with a plain dense
+    layer to w_dim features, normalises them as z, and feeds both, side by side, to the first layer.
+    """
 
     def __init__(self, z_dim: int, w_dim: int, layers: int, lr_mul: float, gain: float,
-                 activation: Callable[[torch.Tensor], torch.Tensor]):
+                 activation: Callable[[torch.Tensor], torch.Tensor], label_count: int = 0):
         super().__init__()
-        sizes = [z_dim] + [w_dim] * layers
+        self.label_count = label_count
+        self.embed = EqualLinear(label_count, w_dim) if label_count else None
+        sizes = [z_dim + (w_dim if label_count else 0)] + [w_dim] * layers
         self.layers = nn.ModuleList([EqualLinear(in_size, out_size, lr_mul=lr_mul, gain=gain)
                                      for in_size, out_size in zip(sizes, sizes[1:])])
         self.activation = activation
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """[N, z_dim] -> [N, w_dim]."""
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """[N, z_dim] (and one-hot labels [N, label_count] for a conditional network) -> [N, w_dim]."""
         features = pixel_norm(z)
+        if self.embed is not None:
+            features = torch.cat([features, pixel_norm(self.embed(check_labels(labels, self.label_count, z)))], 1)
+        elif labels is not None:
+            raise ConfigError("--class: this network is not conditional; leave --class out")
         for layer in self.layers:
             features = self.activation(layer(features))
         return features
 
 
+def check_labels(labels: torch.Tensor | None, label_count: int, z: torch.Tensor) -> torch.Tensor:
+    """The labels [N, label_count] a conditional network needs, one per latent."""
+    if labels is None:
+        raise ConfigError(f"this network is conditional ({label_count} classes): give --class 0 to "
+                          f"{label_count - 1}")
+    if labels.shape != (len(z), label_count):
+        raise ValueError(f"labels must be [{len(z)}, {label_count}] (got {list(labels.shape)})")
+    return labels.to(z)
+
+
 class LatentGenerator(nn.Module):
-    """A generator with `map(z, truncation, truncation_cutoff) -> ws [N, num_ws, w_dim]` and
-    `synthesize(ws, *, resolution, alpha, generator) -> images`; subclasses set num_ws, w_dim and w_avg."""
+    """A generator with `map(z, truncation, truncation_cutoff, labels) -> ws [N, num_ws, w_dim]` and
+    `synthesize(ws, *, resolution, alpha, generator) -> images`; subclasses set num_ws, w_dim and w_avg.
+    `label_count` > 0: a conditional network, whose map needs one-hot labels; `generator` is a torch.Generator
+    or a singan.nn.layers.NoiseSource (random, stored or no noise)."""
+
+    label_count = 0
 
     def forward(self, z: torch.Tensor, *, truncation: float = 1.0, resolution: int | None = None,
                 alpha: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -78,8 +103,13 @@ class StagedGenerator(LatentGenerator):
     def w_avg(self):
         return self.generator.w_avg
 
-    def map(self, z: torch.Tensor, truncation: float = 1.0, truncation_cutoff: int | None = None) -> torch.Tensor:
-        return self.generator.map(z, truncation=truncation, truncation_cutoff=truncation_cutoff)
+    @property
+    def label_count(self) -> int:
+        return getattr(self.generator, "label_count", 0)
+
+    def map(self, z: torch.Tensor, truncation: float = 1.0, truncation_cutoff: int | None = None,
+            labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.generator.map(z, truncation=truncation, truncation_cutoff=truncation_cutoff, labels=labels)
 
     def synthesize(self, ws: torch.Tensor, *, resolution: int | None = None, alpha: float = 1.0,
                    generator: torch.Generator | None = None) -> torch.Tensor:

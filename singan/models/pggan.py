@@ -81,8 +81,11 @@ class Generator(LatentGenerator):
         self.blocks = nn.ModuleList([GrowBlock(coarser, finer) for coarser, finer in zip(widths, widths[1:])])
         self.to_rgb = nn.ModuleList([EqualConv2d(width, image_channels, 1) for width in widths])
 
-    def map(self, z: torch.Tensor, truncation: float = 1.0, truncation_cutoff: int | None = None) -> torch.Tensor:
+    def map(self, z: torch.Tensor, truncation: float = 1.0, truncation_cutoff: int | None = None,
+            labels: torch.Tensor | None = None) -> torch.Tensor:
         """z [N, z_dim] -> ws [N, 1, z_dim]: the pixel-normalised latent (the paper's latent normalisation)."""
+        if labels is not None:
+            raise ConfigError("--class: this network is not conditional; leave --class out")
         if truncation != 1.0:
             raise ConfigError(f"pggan has no truncation trick: --trunc must be 1 (got {truncation})")
         return pixel_norm(z)[:, None]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -29,7 +30,7 @@ from torch import nn
 from singan.models.latent import LatentGenerator, MappingNetwork
 from singan.models.resolutions import FIRST_RESOLUTION, block_widths, check_resolution, count_ws
 from singan.nn.layers import (Blur, Downsample2d, EqualConv2d, EqualLinear, MinibatchStdDev, ModulatedConv2d,
-                              NoiseInjection, Upsample2d, scaled_leaky_relu)
+                              NoiseInjection, NoiseSource, Upsample2d, scaled_leaky_relu)
 
 MAPPING_LR_MUL = 0.01
 BLUR_TAPS = (1, 3, 3, 1)
@@ -48,47 +49,67 @@ def refuse_stage(full_resolution: int, resolution: int | None) -> None:
 # Generator
 # ---------------------------------------------------------------------------------------------------
 
+def clamped(features: torch.Tensor, clamp: float | None) -> torch.Tensor:
+    """StyleGAN2-ADA's `conv_clamp`: activations limited to [-clamp, clamp] (None: not limited)."""
+    return features if clamp is None else features.clamp(-clamp, clamp)
+
+
+@dataclass(frozen=True)
+class LayerOptions:
+    """What the published variants change in every synthesis layer: ADA's activation clamp, and stored
+    noise maps (the `size` of the layer's output, None for networks trained here, which draw their noise)."""
+
+    conv_clamp: float | None = None
+    constant_noise: bool = False
+
+    def noise(self, size: int) -> NoiseInjection:
+        return NoiseInjection(constant_size=size if self.constant_noise else None)
+
+
 class StyledConv(nn.Module):
     """Modulated 3x3 convolution (optionally upsampling x2), then noise, bias and the scaled leaky ReLU."""
 
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, upsample: bool = False,
-                 blur_taps: Sequence[float] = BLUR_TAPS):
+                 blur_taps: Sequence[float] = BLUR_TAPS, options: LayerOptions = LayerOptions(),
+                 size: int = FIRST_RESOLUTION):
         super().__init__()
         self.conv = ModulatedConv2d(in_channels, out_channels, 3, w_dim, upsample=upsample, blur_kernel=blur_taps)
-        self.noise = NoiseInjection()
+        self.noise = options.noise(size)
         self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.clamp = options.conv_clamp
 
-    def forward(self, features: torch.Tensor, w: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, w: torch.Tensor, generator) -> torch.Tensor:
         """features [N, C_in, H, W], w [N, w_dim] -> [N, C_out, H, W] (2H, 2W when upsampling)."""
         # Noise and bias sit outside the style block, after the (demodulated) convolution, as in the paper.
         features = self.noise(self.conv(features, w), generator=generator)
-        return scaled_leaky_relu(features + self.bias[:, None, None])
+        return clamped(scaled_leaky_relu(features + self.bias[:, None, None]), self.clamp)
 
 
 class ToRGB(nn.Module):
     """Modulated 1x1 convolution without demodulation, plus bias: features -> image contribution."""
 
-    def __init__(self, in_channels: int, image_channels: int, w_dim: int):
+    def __init__(self, in_channels: int, image_channels: int, w_dim: int, conv_clamp: float | None = None):
         super().__init__()
         # No demodulation: the image's scale is meant to follow the style.
         self.conv = ModulatedConv2d(in_channels, image_channels, 1, w_dim, demodulate=False)
         self.bias = nn.Parameter(torch.zeros(image_channels))
+        self.clamp = conv_clamp
 
     def forward(self, features: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """features [N, C, H, W], w [N, w_dim] -> [N, image_channels, H, W]."""
-        return self.conv(features, w) + self.bias[:, None, None]
+        return clamped(self.conv(features, w) + self.bias[:, None, None], self.clamp)
 
 
 class InputBlock(nn.Module):
     """4x4: the learned constant, one styled conv and a ToRGB (styles: conv w[0], ToRGB w[1])."""
 
-    def __init__(self, channels: int, image_channels: int, w_dim: int):
+    def __init__(self, channels: int, image_channels: int, w_dim: int, options: LayerOptions = LayerOptions()):
         super().__init__()
         self.constant = nn.Parameter(torch.randn(1, channels, FIRST_RESOLUTION, FIRST_RESOLUTION))
-        self.conv = StyledConv(channels, channels, w_dim)
-        self.to_rgb = ToRGB(channels, image_channels, w_dim)
+        self.conv = StyledConv(channels, channels, w_dim, options=options)
+        self.to_rgb = ToRGB(channels, image_channels, w_dim, options.conv_clamp)
 
-    def forward(self, ws: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, ws: torch.Tensor, generator) -> tuple[torch.Tensor, torch.Tensor]:
         """ws [N, 2, w_dim] -> features [N, C, 4, 4], image [N, image_channels, 4, 4]."""
         features = self.conv(self.constant.expand(len(ws), -1, -1, -1), ws[:, 0], generator)
         return features, self.to_rgb(features, ws[:, 1])
@@ -99,15 +120,16 @@ class SynthesisBlock(nn.Module):
     Styles: [N, 3, w_dim] for conv0, conv1, ToRGB."""
 
     def __init__(self, in_channels: int, out_channels: int, image_channels: int, w_dim: int,
-                 blur_taps: Sequence[float] = BLUR_TAPS):
+                 blur_taps: Sequence[float] = BLUR_TAPS, options: LayerOptions = LayerOptions(), size: int = 8):
         super().__init__()
-        self.conv0 = StyledConv(in_channels, out_channels, w_dim, upsample=True, blur_taps=blur_taps)
-        self.conv1 = StyledConv(out_channels, out_channels, w_dim)
-        self.to_rgb = ToRGB(out_channels, image_channels, w_dim)
+        self.conv0 = StyledConv(in_channels, out_channels, w_dim, upsample=True, blur_taps=blur_taps,
+                                options=options, size=size)
+        self.conv1 = StyledConv(out_channels, out_channels, w_dim, options=options, size=size)
+        self.to_rgb = ToRGB(out_channels, image_channels, w_dim, options.conv_clamp)
         self.upsample = Upsample2d(blur_taps)
 
     def forward(self, features: torch.Tensor, image: torch.Tensor, ws: torch.Tensor,
-                generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+                generator) -> tuple[torch.Tensor, torch.Tensor]:
         """features [N, C_in, H, W], image [N, image_channels, H, W], ws [N, 3, w_dim]
         -> features [N, C_out, 2H, 2W], image [N, image_channels, 2H, 2W]."""
         features = self.conv0(features, ws[:, 0], generator)
@@ -116,33 +138,46 @@ class SynthesisBlock(nn.Module):
 
 
 class Generator(LatentGenerator):
-    """StyleGAN2's generator: z [N, z_dim] -> ws [N, num_ws, w_dim] -> images [N, image_channels, r, r]."""
+    """StyleGAN2's generator: z [N, z_dim] -> ws [N, num_ws, w_dim] -> images [N, image_channels, r, r].
+
+    The published variants' options (off for networks trained here): `conv_clamp` (StyleGAN2-ADA clamps
+    every layer's output to +-256), `constant_noise` (stored noise maps, one per layer, for NoiseSource
+    "const"), `label_count` (a conditional network: StyleGAN2-ADA's label embedding in the mapping).
+    """
 
     def __init__(self, *, resolution: int, image_channels: int = 3, z_dim: int = 512, w_dim: int = 512,
                  mapping_layers: int = 8, channel_base: int = 32768, channel_max: int = 512,
-                 mapping_lr_mul: float = MAPPING_LR_MUL, blur_taps: Sequence[float] = BLUR_TAPS):
+                 mapping_lr_mul: float = MAPPING_LR_MUL, blur_taps: Sequence[float] = BLUR_TAPS,
+                 conv_clamp: float | None = None, constant_noise: bool = False, label_count: int = 0):
         super().__init__()
         self.resolution = check_resolution(resolution)
         self.image_channels, self.z_dim, self.w_dim = image_channels, z_dim, w_dim
+        self.label_count = label_count
         self.num_ws = count_ws(resolution)
         self.register_buffer("w_avg", torch.zeros(w_dim))
-        self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers, mapping_lr_mul, 1.0, scaled_leaky_relu)
+        self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers, mapping_lr_mul, 1.0, scaled_leaky_relu,
+                                      label_count)
         widths = block_widths(resolution, channel_base, channel_max)
-        self.input_block = InputBlock(widths[0], image_channels, w_dim)
-        self.blocks = nn.ModuleList([SynthesisBlock(coarser, finer, image_channels, w_dim, blur_taps)
-                                     for coarser, finer in zip(widths, widths[1:])])
+        options = LayerOptions(conv_clamp, constant_noise)
+        self.input_block = InputBlock(widths[0], image_channels, w_dim, options)
+        self.blocks = nn.ModuleList([SynthesisBlock(coarser, finer, image_channels, w_dim, blur_taps, options,
+                                                    FIRST_RESOLUTION * 2**index)
+                                     for index, (coarser, finer) in enumerate(zip(widths, widths[1:]), start=1)])
 
-    def map(self, z: torch.Tensor, truncation: float = 1.0, truncation_cutoff: int | None = None) -> torch.Tensor:
-        """z [N, z_dim] -> ws [N, num_ws, w_dim]; truncation psi < 1 pulls the first `truncation_cutoff`
-        styles (None: all) towards the tracked average: w_avg + psi (w - w_avg)."""
-        ws = self.mapping(z)[:, None].repeat(1, self.num_ws, 1)
+    def map(self, z: torch.Tensor, truncation: float = 1.0, truncation_cutoff: int | None = None,
+            labels: torch.Tensor | None = None) -> torch.Tensor:
+        """z [N, z_dim] (and one-hot labels [N, label_count] for a conditional network) -> ws [N, num_ws, w_dim];
+        truncation psi < 1 pulls the first `truncation_cutoff` styles (None: all) towards the tracked average:
+        w_avg + psi (w - w_avg)."""
+        ws = self.mapping(z, labels)[:, None].repeat(1, self.num_ws, 1)
         return self.truncate(ws, truncation, self.num_ws if truncation_cutoff is None else truncation_cutoff)
 
     def synthesize(self, ws: torch.Tensor, *, resolution: int | None = None, alpha: float = 1.0,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+                   generator: NoiseSource | torch.Generator | None = None) -> torch.Tensor:
         """ws [N, num_ws, w_dim] -> images [N, image_channels, r, r]. `resolution` must be None or the full
-        one and `alpha` is ignored (no progressive growing). Noise comes from `generator`, layer by layer
-        from 4x4 up. See the module docstring for which style each layer takes."""
+        one and `alpha` is ignored (no progressive growing). Noise comes from `generator` (a torch.Generator
+        or a NoiseSource), layer by layer from 4x4 up. See the module docstring for which style each layer
+        takes."""
         refuse_stage(self.resolution, resolution)
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"ws must be [N, {self.num_ws}, {self.w_dim}] (got {list(ws.shape)})")

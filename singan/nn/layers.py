@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -332,26 +333,78 @@ class ModulatedConv2d(nn.Module):
                 f"style_dim={self.style_dim}, demodulate={self.demodulate}, upsample={self.upsample}")
 
 
+NOISE_MODES = ("random", "const", "none")
+
+
+@dataclass
+class NoiseSource:
+    """Where the noise layers of one synthesis call take their noise from.
+
+    mode "random": fresh N(0, 1) maps, from `numpy_state` when given (the NVlabs TF scripts draw them with
+    numpy, after z, from the seed's RandomState), else from `generator` (torch's default source when None);
+    "const": each layer's stored map (the published networks' noise buffers), or, for a layer that stores
+    none, a draw as in "random"; "none": no noise is added.
+    """
+
+    mode: str = "random"
+    generator: torch.Generator | None = None
+    numpy_state: object | None = None  # a numpy.random.RandomState
+
+    def __post_init__(self):
+        if self.mode not in NOISE_MODES:
+            raise ValueError(f"noise mode must be one of {', '.join(NOISE_MODES)} (got {self.mode!r})")
+
+    def draw(self, batch: int, height: int, width: int, like: torch.Tensor) -> torch.Tensor:
+        """A fresh noise map [batch, 1, height, width] on `like`'s device and dtype."""
+        if self.numpy_state is not None:
+            # One map shared by the batch, as the TF scripts' noise variables [1, 1, r, r].
+            drawn = torch.from_numpy(self.numpy_state.randn(1, 1, height, width)).to(like.dtype)
+            return drawn.expand(batch, -1, -1, -1).to(like.device)
+        device = like.device if self.generator is None else self.generator.device
+        noise = torch.randn(batch, 1, height, width, generator=self.generator, device=device, dtype=like.dtype)
+        return noise.to(like.device)
+
+
+def as_noise_source(source: NoiseSource | torch.Generator | None) -> NoiseSource:
+    """A synthesis call's noise argument as a NoiseSource: a bare torch.Generator means random noise from it."""
+    return source if isinstance(source, NoiseSource) else NoiseSource("random", source)
+
+
 class NoiseInjection(nn.Module):
     """Adds N(0, 1) noise [N, 1, H, W] times a learned strength that starts at 0: one scalar
-    (channels=None, StyleGAN2) or one per channel (StyleGAN)."""
+    (channels=None, StyleGAN2) or one per channel (StyleGAN).
 
-    def __init__(self, channels: int | None = None):
+    `constant_size` r gives the layer a stored noise map [1, 1, r, r] (buffer `constant`), as the published
+    networks carry, which a NoiseSource of mode "const" uses.
+    """
+
+    def __init__(self, channels: int | None = None, constant_size: int | None = None):
         super().__init__()
         self.channels = channels
         self.strength = nn.Parameter(torch.zeros(() if channels is None else (channels,)))
+        if constant_size is not None:
+            self.register_buffer("constant", torch.randn(1, 1, constant_size, constant_size))
+        else:
+            self.constant = None
 
     def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-        """x [N, C, H, W]; noise [N, 1, H, W], drawn when not given from `generator` (on its own device, a
-        task's seed on the CPU) or torch's default source, and moved to x's device."""
+                generator: NoiseSource | torch.Generator | None = None) -> torch.Tensor:
+        """x [N, C, H, W]; noise [N, 1, H, W], or from `generator`: a NoiseSource, or a torch.Generator (on its
+        own device, a task's seed on the CPU) or None (torch's default source) for random noise; moved to x's
+        device."""
         if noise is None:
+            source = as_noise_source(generator)
+            if source.mode == "none":
+                return x
             batch, _, height, width = x.shape
-            device = x.device if generator is None else generator.device
-            noise = torch.randn(batch, 1, height, width, generator=generator, device=device, dtype=x.dtype)
-            noise = noise.to(x.device)
+            if source.mode == "const" and self.constant is not None:
+                noise = self.constant.to(x.dtype).expand(batch, -1, -1, -1)
+            else:
+                noise = source.draw(batch, height, width, x)
         strength = self.strength if self.channels is None else self.strength.reshape(1, -1, 1, 1)
         return x + strength * noise
 
     def extra_repr(self) -> str:
-        return "strength=one scalar" if self.channels is None else f"strength=per channel ({self.channels})"
+        stored = "" if self.constant is None else f", stored noise {self.constant.shape[-1]} px"
+        kind = "one scalar" if self.channels is None else f"per channel ({self.channels})"
+        return f"strength={kind}{stored}"

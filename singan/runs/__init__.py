@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from singan.errors import RunError
-from singan.runs import esrgan, gan, singan
+from singan.runs import esrgan, gan, imported, singan
 from singan.runs.common import RecordHeader, RunKind, read_record_json
 
 # The run formats, one line per family: how to read each one's record.
@@ -18,6 +18,7 @@ FORMATS = {
     singan.KIND: singan.record_from_json,
     gan.KIND: gan.record_from_json,
     esrgan.KIND: esrgan.record_from_json,
+    imported.KIND: imported.record_from_json,
 }
 
 

@@ -80,11 +80,13 @@ class GANRecord(RecordHeader):
 
 @dataclass
 class GANRun:
-    """A trained multi-image run as tasks use it."""
+    """A multi-image network as tasks use it: a trained run, an imported one (singan.runs.imported), or a
+    foreign file converted in memory (no directory; `source_file` is the file)."""
 
-    directory: Path
-    record: GANRecord
+    directory: Path | None
+    record: RecordHeader  # GANRecord, or ImportedRecord
     generator: nn.Module  # the moving average, at the stage training reached
+    source_file: Path | None = None
 
     @property
     def device(self) -> torch.device:

@@ -16,6 +16,7 @@ from singan.metrics.frechet import frechet_distance, gaussian_statistics
 from singan.metrics.inception import InceptionV3
 from singan.metrics.swd import PATCHES_PER_IMAGE, SWDResult, dataset_swd
 from singan.seeds import check_seeds, output_generator
+from tasks.gan.draws import Draws, map_latents
 from tasks.gan.generate import check_truncation, latent
 # Without --num, as many images as the data set has, up to this many (FID tools use 50k, PGGAN's SWD 16k).
 DEFAULT_MAX_NUM = 10_000
@@ -63,33 +64,35 @@ def check_evaluation(generator: nn.Module, reals: torch.Tensor, num: int, trunca
 
 @torch.no_grad()
 def generate_uint8(generator: nn.Module, num: int, seed: int = 0, truncation: float = 1.0,
-                   batch_size: int = BATCH_SIZE) -> torch.Tensor:
+                   batch_size: int = BATCH_SIZE, draws: Draws = Draws()) -> torch.Tensor:
     """`num` images [num, C, R, R] as uint8 on the CPU, from the latents of seeds seed .. seed + num - 1.
 
     Quantised as the files of generated images would be, so that they meet the reals on equal terms and
     10000 of them fit in memory. The noise inputs come from one generator seeded with `seed`, batch by batch.
     """
     device = module_device(generator)
-    noise = output_generator(seed)
     seeds = range(seed, seed + num)
+    draws.check(generator, [seeds[-1]])
+    # One source for every batch, so that each batch gets new noise.
+    noise = draws.noise_source(seed, generator.z_dim)
     batches = []
     for first in range(0, num, batch_size):
-        z = torch.cat([latent(index, generator.z_dim, device) for index in seeds[first:first + batch_size]])
-        images = generator.synthesize(generator.map(z, truncation=truncation), generator=noise)
+        z = torch.cat([latent(index, generator.z_dim, device, draws) for index in seeds[first:first + batch_size]])
+        images = generator.synthesize(map_latents(generator, z, draws, truncation), generator=noise)
         batches.append(to_uint8(images).cpu())
     return torch.cat(batches)
 
 
 def evaluate_generator(generator: nn.Module, reals: torch.Tensor, *, num: int | None = None, seed: int = 0,
                        truncation: float = 1.0, inception: InceptionV3 | None = None,
-                       batch_size: int = BATCH_SIZE) -> GANEvaluation:
+                       batch_size: int = BATCH_SIZE, draws: Draws = Draws()) -> GANEvaluation:
     """SWD and (with `inception`) FID of `num` generated images against the reals [N, C, R, R] (uint8 or floats
     in [-1, 1]). `num` defaults to N, at most DEFAULT_MAX_NUM. SWD uses K = min(N // 2, num) images a side
     (see `dataset_swd`), its patch draws seeded with `seed`; FID uses all images of both sets."""
     num = min(reals.shape[0], DEFAULT_MAX_NUM) if num is None else num
     check_evaluation(generator, reals, num, truncation, batch_size)
     check_seeds([seed], "--seed")
-    fakes = generate_uint8(generator, num, seed, truncation, batch_size)
+    fakes = generate_uint8(generator, num, seed, truncation, batch_size, draws)
     device = module_device(generator)
     swd = dataset_swd(reals, fakes, output_generator(seed), device=device)
     fid = None if inception is None else fid_score(inception, reals, fakes, batch_size)

@@ -1,7 +1,8 @@
 """Images from a trained multi-image GAN, one per seed.
 
-A seed names a latent z (see `latent`) and, unless `noise_seed` fixes them, the noise inputs of the
-synthesis too, so each image depends on its seed alone, on every device (see singan.seeds).
+A seed names a latent z and, unless `noise_seed` fixes them, the noise inputs of the synthesis too, so each
+image depends on its seed alone, on every device; how it draws them (ours, or NVlabs' way, stored or no noise,
+the class of a conditional network) is the task's `Draws` (tasks.gan.draws).
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from torch import nn
 from singan.device import module_device
 from singan.errors import ConfigError
 from singan.memory import check_fits, float_images_bytes
-from singan.seeds import check_seeds, output_generator
+from singan.seeds import check_seeds
+from tasks.gan.draws import Draws, map_latents
 
 # psi: 1 leaves w as it is, 0 gives the average image; above 1 exaggerates (StyleGAN's truncation trick).
 TRUNCATION_RANGE = (0.0, 2.0)
 
 
-def latent(seed: int, z_dim: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """The latent z [1, z_dim] of a seed: standard normal from a CPU generator seeded with it, then moved."""
-    return torch.randn(1, z_dim, generator=output_generator(seed)).to(device)
+def latent(seed: int, z_dim: int, device: torch.device | str = "cpu", draws: Draws = Draws()) -> torch.Tensor:
+    """The latent z [1, z_dim] of a seed: standard normal drawn on the CPU as `draws` says, then moved."""
+    return draws.latent(seed, z_dim, device)
 
 
 def check_truncation(generator: nn.Module, truncation: float, truncation_cutoff: int | None = None) -> None:
@@ -46,22 +48,22 @@ def check_images_fit(generator: nn.Module, count: int, copies: int, what: str, a
                module_device(generator))
 
 
-def render(generator: nn.Module, ws: torch.Tensor, noise_seed: int) -> torch.Tensor:
-    """The images of styles ws [N, num_ws, w_dim], their noise inputs drawn from a generator seeded with noise_seed."""
-    return generator.synthesize(ws, generator=output_generator(noise_seed))
+def render(generator: nn.Module, ws: torch.Tensor, noise_seed: int, draws: Draws = Draws()) -> torch.Tensor:
+    """The images of styles ws [N, num_ws, w_dim], their noise inputs as `draws` says, named by noise_seed."""
+    return generator.synthesize(ws, generator=draws.noise_source(noise_seed, generator.z_dim))
 
 
-def styles(generator: nn.Module, seed: int, truncation: float = 1.0,
-           truncation_cutoff: int | None = None) -> torch.Tensor:
+def styles(generator: nn.Module, seed: int, truncation: float = 1.0, truncation_cutoff: int | None = None,
+           draws: Draws = Draws()) -> torch.Tensor:
     """The styles ws [1, num_ws, w_dim] of a seed."""
-    z = latent(seed, generator.z_dim, module_device(generator))
-    return generator.map(z, truncation=truncation, truncation_cutoff=truncation_cutoff)
+    z = latent(seed, generator.z_dim, module_device(generator), draws)
+    return map_latents(generator, z, draws, truncation, truncation_cutoff)
 
 
 @torch.no_grad()
 def generated_images(generator: nn.Module, seeds: Sequence[int], *, truncation: float = 1.0,
-                     truncation_cutoff: int | None = None,
-                     noise_seed: int | None = None) -> Iterator[tuple[int, torch.Tensor]]:
+                     truncation_cutoff: int | None = None, noise_seed: int | None = None,
+                     draws: Draws = Draws()) -> Iterator[tuple[int, torch.Tensor]]:
     """Yield (seed, image [1, C, R, R]) per seed; the noise inputs come from the seed, or all from `noise_seed`.
 
     One image per synthesis call: the noise of a batch comes from one torch.Generator, so batching would
@@ -69,7 +71,8 @@ def generated_images(generator: nn.Module, seeds: Sequence[int], *, truncation: 
     """
     check_seeds(seeds)
     check_truncation(generator, truncation, truncation_cutoff)
+    draws.check(generator, list(seeds) + ([] if noise_seed is None else [noise_seed]))
     for seed in seeds:
-        ws = styles(generator, seed, truncation, truncation_cutoff)
-        yield seed, render(generator, ws, seed if noise_seed is None else noise_seed)
+        ws = styles(generator, seed, truncation, truncation_cutoff, draws)
+        yield seed, render(generator, ws, seed if noise_seed is None else noise_seed, draws)
 

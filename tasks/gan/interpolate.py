@@ -16,6 +16,7 @@ from torch import nn
 from singan.device import module_device
 from singan.errors import ConfigError
 from singan.seeds import check_seeds
+from tasks.gan.draws import Draws, map_latents
 from tasks.gan.generate import check_images_fit, check_truncation, latent, render
 
 SPACES = ("w", "z")
@@ -76,19 +77,21 @@ def check_interpolation(generator: nn.Module, seeds: Sequence[int], frames: int,
 @torch.no_grad()
 def interpolation_frames(generator: nn.Module, seeds: Sequence[int], frames: int = FRAMES, *,
                          space: str | None = None, truncation: float = 1.0,
-                         noise_seed: int = 0) -> list[torch.Tensor]:
+                         noise_seed: int = 0, draws: Draws = Draws()) -> list[torch.Tensor]:
     """`frames` images [1, C, R, R] along a closed loop through the seeds' latents in order; the frame after
     the last would be the first again. `space` None: w for style-based generators, z for pggan."""
     space = default_space(generator) if space is None else space
     check_interpolation(generator, seeds, frames, space, truncation)
     check_seeds([noise_seed], "--noise-seed")
-    latents = [latent(seed, generator.z_dim, module_device(generator)) for seed in seeds]
+    draws.check(generator, list(seeds) + [noise_seed])
+    latents = [latent(seed, generator.z_dim, module_device(generator), draws) for seed in seeds]
     if space == "w":
-        latents = [generator.map(z, truncation=truncation) for z in latents]
+        latents = [map_latents(generator, z, draws, truncation) for z in latents]
     images = []
     for segment, t in loop_positions(len(seeds), frames):
         first, second = latents[segment], latents[(segment + 1) % len(seeds)]
-        ws = lerp(first, second, t) if space == "w" else generator.map(slerp(first, second, t), truncation=truncation)
-        images.append(render(generator, ws, noise_seed))
+        ws = lerp(first, second, t) if space == "w" else map_latents(generator, slerp(first, second, t), draws,
+                                                                     truncation)
+        images.append(render(generator, ws, noise_seed, draws))
     return images
 

@@ -16,6 +16,7 @@ from singan.errors import ConfigError
 from singan.images import image_grid
 from singan.ranges import RangeRule, parse_ranges
 from singan.seeds import check_seeds
+from tasks.gan.draws import Draws
 from tasks.gan.generate import check_images_fit, check_truncation, render, styles
 
 # Style layers come in pairs, one pair per resolution from 4 px up (StyleGAN): the paper's named groups.
@@ -70,21 +71,22 @@ def check_mixing(generator: nn.Module, row_seeds: Sequence[int], column_seeds: S
 
 @torch.no_grad()
 def mixing_rows(generator: nn.Module, row_seeds: Sequence[int], column_seeds: Sequence[int], layers: list[int],
-                truncation: float = 1.0, noise_seed: int = 0) -> list[list[torch.Tensor | None]]:
+                truncation: float = 1.0, noise_seed: int = 0,
+                draws: Draws = Draws()) -> list[list[torch.Tensor | None]]:
     """The figure's cells, row by row: a blank corner and the column seeds' images, then per row seed its
     image followed by its mixes. Every image has the same noise inputs, so only the styles differ."""
-    row_styles = [styles(generator, seed, truncation) for seed in row_seeds]
-    column_styles = [styles(generator, seed, truncation) for seed in column_seeds]
-    rows = [[None] + [render(generator, ws, noise_seed) for ws in column_styles]]
+    row_styles = [styles(generator, seed, truncation, draws=draws) for seed in row_seeds]
+    column_styles = [styles(generator, seed, truncation, draws=draws) for seed in column_seeds]
+    rows = [[None] + [render(generator, ws, noise_seed, draws) for ws in column_styles]]
     for ws in row_styles:
-        mixes = [render(generator, replace_layers(ws, source, layers), noise_seed) for source in column_styles]
-        rows.append([render(generator, ws, noise_seed)] + mixes)
+        mixes = [render(generator, replace_layers(ws, source, layers), noise_seed, draws) for source in column_styles]
+        rows.append([render(generator, ws, noise_seed, draws)] + mixes)
     return rows
 
 
 def style_mixing_grid(generator: nn.Module, row_seeds: Sequence[int], column_seeds: Sequence[int],
                       layers: str | Sequence[int], *, truncation: float = 1.0,
-                      noise_seed: int = 0) -> tuple[torch.Tensor, dict]:
+                      noise_seed: int = 0, draws: Draws = Draws()) -> tuple[torch.Tensor, dict]:
     """The figure of `mixing_rows` as one image [1, C, H, W], and what it shows (seeds, layers) as a record.
 
     `layers` (text for `parse_layers`, or indices) are the ones a cell takes from its column seed (source B);
@@ -92,12 +94,14 @@ def style_mixing_grid(generator: nn.Module, row_seeds: Sequence[int], column_see
     """
     check_mixing(generator, row_seeds, column_seeds, truncation)
     check_seeds([noise_seed], "--noise-seed")
+    draws.check(generator, list(row_seeds) + list(column_seeds) + [noise_seed])
     text = layers if isinstance(layers, str) else ",".join(str(layer) for layer in layers)
     chosen = parse_layers(text, generator.num_ws)
-    rows = mixing_rows(generator, row_seeds, column_seeds, chosen, truncation, noise_seed)
+    rows = mixing_rows(generator, row_seeds, column_seeds, chosen, truncation, noise_seed, draws)
     rows[0][0] = torch.ones_like(rows[0][1])  # the blank corner: white, as the gutters
     grid = image_grid(torch.cat([image for row in rows for image in row]), columns=len(column_seeds) + 1)
     record = {"row_seeds": list(row_seeds), "column_seeds": list(column_seeds), "layers": chosen,
               "layers_from": "column seeds (source B); the other layers from the row seeds (source A)",
-              "truncation": truncation, "noise_seed": noise_seed, "num_ws": generator.num_ws}
+              "truncation": truncation, "noise_seed": noise_seed, "num_ws": generator.num_ws,
+              "seed_compat": draws.seed_compat, "noise": draws.noise, "class": draws.label}
     return grid, record

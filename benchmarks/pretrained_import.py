@@ -1,0 +1,118 @@
+"""Speed and memory of importing a published network of the official size, and of generating from it.
+
+Builds an NVlabs TF pickle of the size of `stylegan2-ffhq-config-f.pkl` (1024 px, config f: G, D and Gs,
+about 360 MB) with random weights, then, each in a fresh process so that peak memory is its own:
+  1. `singan gan import FILE` (read by the restricted reader, converted, written as safetensors);
+  2. `singan gan generate FILE --seeds 0` (converted in memory, one 1024 px image);
+  3. `singan gan generate RUN --seeds 0-2` from the imported run (load once, three images).
+Reports wall time and peak resident memory (ru_maxrss) of each, and the peak over a process that only
+imports singan and torch. Nothing is downloaded; the file is made here.
+
+    python benchmarks/pretrained_import.py [--work /tmp/pretrained-bench] [--resolution 1024]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from pretrained_files import FakeTFNetwork, _network, fake_modules, tf_stylegan2_variables  # noqa: E402
+from singan.models import stylegan2  # noqa: E402
+
+MEASURE = """
+import resource, subprocess, sys, time
+start = time.perf_counter()
+result = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"{seconds:.2f} {peak:.0f} {result.returncode}")
+sys.stderr.write(result.stderr[-2000:])
+"""
+
+
+def official_generator(resolution: int) -> stylegan2.Generator:
+    """Config f's sizes: z and w 512, 8 mapping layers, channel base 32768 (2 x fmap_base 16384), max 512."""
+    torch.manual_seed(0)
+    return stylegan2.Generator(resolution=resolution, z_dim=512, w_dim=512, mapping_layers=8, channel_base=32768,
+                               channel_max=512, constant_noise=True).eval()
+
+
+def discriminator_variables(count: int) -> dict:
+    """Random variables of `count` parameters in all: config f's residual discriminator is about the size of
+    its generator (29 M against 30 M parameters at 1024 px)."""
+    pieces = 8
+    rng = np.random.default_rng(0)
+    return {f"Block{index}/weight": rng.standard_normal(count // pieces, dtype=np.float32) for index in range(pieces)}
+
+
+def write_official_size_pickle(path: Path, resolution: int) -> None:
+    generator = official_generator(resolution)
+
+    def gs(name: str) -> FakeTFNetwork:
+        mapping, synthesis = tf_stylegan2_variables(generator)  # fresh arrays: G and Gs are stored apart
+        components = {"mapping": _network("G_mapping", "G_mapping", mapping),
+                      "synthesis": _network("G_synthesis", "G_synthesis_stylegan2", synthesis,
+                                            static_kwargs={"resolution": resolution, "fmap_base": 16 << 10})}
+        return _network(name, "G_main", {"dlatent_avg": generator.w_avg.numpy().copy()}, components)
+
+    parameters = sum(value.numel() for value in generator.state_dict().values())
+    discriminator = _network("D", "D_stylegan2", discriminator_variables(int(parameters * 0.95)))
+    with fake_modules(**{"dnnlib.tflib.network": {"Network": FakeTFNetwork}}), open(path, "wb") as file:
+        pickle.dump((gs("G"), discriminator, gs("Gs")), file, protocol=3)
+
+
+def measured(command: list[str]) -> dict:
+    output = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, check=True)
+    seconds, peak, code = output.stdout.split()
+    if int(code) != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {output.stderr}")
+    return {"seconds": float(seconds), "peak_mb": float(peak)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/pretrained-bench"))
+    parser.add_argument("--resolution", type=int, default=1024)
+    arguments = parser.parse_args()
+    work = arguments.work
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / "stylegan2-config-f-size.pkl"
+    if not path.exists():
+        started = time.perf_counter()
+        write_official_size_pickle(path, arguments.resolution)
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s")
+    size_mb = path.stat().st_size / 2**20
+    singan = [sys.executable, "-m", "singan"]
+    results = {"file_mb": round(size_mb, 1), "threads": torch.get_num_threads(),
+               "baseline": measured([sys.executable, "-c", "import torch, singan.cli"]),
+               "import": measured(singan + ["gan", "import", str(path), "--out", str(work / "runs"), "--name",
+                                            "official", "--force", "--quiet"]),
+               "generate_from_file": measured(singan + ["gan", "generate", str(path), "--seeds", "0", "--out",
+                                                        str(work / "from-file"), "--device", "cpu", "--quiet"]),
+               "generate_three_from_run": measured(singan + ["gan", "generate", str(work / "runs" / "official"),
+                                                             "--seeds", "0-2", "--out", str(work / "from-run"),
+                                                             "--device", "cpu", "--quiet"])}
+    baseline = results["baseline"]["peak_mb"]
+    for name in ("import", "generate_from_file", "generate_three_from_run"):
+        entry = results[name]
+        entry["over_baseline_mb"] = round(entry["peak_mb"] - baseline, 1)
+        entry["peak_over_file_size"] = round(entry["peak_mb"] / size_mb, 2)
+        print(f"{name:24s} {entry['seconds']:7.1f} s  peak {entry['peak_mb']:6.0f} MB "
+              f"({entry['peak_over_file_size']:.2f} x the file; {entry['over_baseline_mb']:.0f} MB over a bare "
+              f"process of {baseline:.0f} MB)")
+    (work / "results.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
