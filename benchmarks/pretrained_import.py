@@ -4,7 +4,8 @@ Builds an NVlabs TF pickle of the size of `stylegan2-ffhq-config-f.pkl` (1024 px
 about 360 MB) with random weights, then, each in a fresh process so that peak memory is its own:
   1. `singan gan import FILE` (read by the restricted reader, converted, written as safetensors);
   2. `singan gan generate FILE --seeds 0` (converted in memory, one 1024 px image);
-  3. `singan gan generate RUN --seeds 0-2` from the imported run (load once, three images).
+  3. `singan gan generate RUN --seeds 0-2` from the imported run (load once, three images);
+  4. three images in one process from the run, timed one by one.
 Reports wall time and peak resident memory (ru_maxrss) of each, and the peak over a process that only
 imports singan and torch. Nothing is downloaded; the file is made here.
 
@@ -72,6 +73,27 @@ def write_official_size_pickle(path: Path, resolution: int) -> None:
         pickle.dump((gs("G"), discriminator, gs("Gs")), file, protocol=3)
 
 
+RENDER = """
+import sys, time, torch
+from singan.api import gan
+from tasks.gan.draws import Draws
+from tasks.gan.generate import generated_images
+run = gan.load_gan_run(sys.argv[1], "cpu")
+times = []
+for seed in range(3):
+    start = time.perf_counter()
+    next(generated_images(run.generator, [seed], truncation=0.7, draws=Draws("nvlabs", "const")))
+    times.append(time.perf_counter() - start)
+print(" ".join(f"{value:.2f}" for value in times))
+"""
+
+
+def render_seconds(run: Path) -> list[float]:
+    """Seconds of each of three 1024 px images in one process (the network loaded once, no PNG written)."""
+    output = subprocess.run([sys.executable, "-c", RENDER, str(run)], capture_output=True, text=True, check=True)
+    return [float(value) for value in output.stdout.split()]
+
+
 def measured(command: list[str]) -> dict:
     output = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, check=True)
     seconds, peak, code = output.stdout.split()
@@ -111,6 +133,9 @@ def main() -> None:
         print(f"{name:24s} {entry['seconds']:7.1f} s  peak {entry['peak_mb']:6.0f} MB "
               f"({entry['peak_over_file_size']:.2f} x the file; {entry['over_baseline_mb']:.0f} MB over a bare "
               f"process of {baseline:.0f} MB)")
+    results["render_seconds"] = render_seconds(work / "runs" / "official")
+    print(f"one {arguments.resolution} px image in a warm process: "
+          f"{', '.join(f'{value:.1f}' for value in results['render_seconds'])} s")
     (work / "results.json").write_text(json.dumps(results, indent=2))
 
 

@@ -1,14 +1,18 @@
-"""Parity of imported StyleGAN2 networks with the projects that made them.
+"""Parity of imported StyleGAN (v1) and StyleGAN2 networks with the projects that made them.
 
     python benchmarks/pretrained_parity.py --reference-repo PATH [--reference-repo PATH]
-                                           [--resolution 32] [--seeds 0,1,2,3] [--truncation 0.7]
-                                           [--out DIR] [--only REGEX] [--reference-only]
+                                           [--tf-python PATH] [--resolution 32] [--seeds 0,1,2,3]
+                                           [--truncation 0.7] [--out DIR] [--only REGEX] [--reference-only]
 
 Each --reference-repo is a local checkout of one reference implementation, recognised by its files:
-NVlabs stylegan2-ada-pytorch (legacy.py, torch_utils/persistence.py, training/networks.py) or rosinality
-stylegan2-pytorch (model.py, op/upfirdn2d.py, convert_weight.py). The checkouts are run UNMODIFIED, in a
-child process of this script (never in this one, so that singan reads the files with no reference code
-importable), with harness-side shims only:
+NVlabs stylegan2-ada-pytorch (legacy.py, torch_utils/persistence.py, training/networks.py), rosinality
+stylegan2-pytorch (model.py, op/upfirdn2d.py, convert_weight.py), NVlabs stylegan, the TF StyleGAN v1
+(training/networks_stylegan.py, dnnlib/tflib/, no networks_stylegan2.py) or NVlabs stylegan2, the TF
+StyleGAN2 (training/networks_stylegan2.py, dnnlib/tflib/ops/, pretrained_networks.py). The two TF checkouts
+need TensorFlow: --tf-python names a Python with TensorFlow 2.x (e.g. a venv with tensorflow-cpu, numpy<2,
+tensorboard), which runs their worker; without it their cases are skipped (reported, not failed). The checkouts
+are run UNMODIFIED, in a child process of this script (never in this one, so that singan reads the files with
+no reference code, and no TensorFlow, importable), with harness-side shims only:
 
 - stylegan2-ada-pytorch: stub modules for `requests` (dnnlib/util.py imports it; only URLs need it) and
   `click` (legacy.py's command-line decorators) where they are not installed, and `distutils.util.strtobool`
@@ -20,6 +24,14 @@ importable), with harness-side shims only:
   `upfirdn2d` and `fused_leaky_relu` are shown to take their CPU paths. Its Generator hard-codes the
   channel table (512 up to 32 px); the scaled-down networks use a harness-side subclass that overrides only
   that table (the state dict's names and layout are the project's), and one case keeps the official table.
+- NVlabs stylegan / stylegan2 (TF 1.x code) under TF 2.x: `tensorflow.compat.v1` put in sys.modules as
+  `tensorflow` with disable_v2_behavior(); tf.get_variable wrapped to read a bool dimension as an int (TF 1.x
+  did; v1's noise inputs have the shape [1, use_noise, r, r]); an empty `tensorflow.contrib` (stylegan2's
+  tfutil.py imports it; only the training loop's memory statistics use it); stubs for tensorboard, requests
+  and distutils where missing; the session made with allow_soft_placement (Network.run places its graph on
+  /gpu:0) and one thread. StyleGAN2's custom ops: every function of dnnlib/tflib/ops whose `impl` defaults
+  to 'cuda' gets the default 'ref' (the plain-TF paths; networks_stylegan2.py never passes impl), and
+  custom_ops.get_plugin raises, so no CUDA path can be taken.
 
 There, each case builds a network with random weights (parameters that start at zero or one, such as noise
 strengths, biases, affine biases and the average w, are randomised too, so that they matter), saves it in that
@@ -48,17 +60,40 @@ Cases (formats):
 - rosinality-pt checkpoint: {'g', 'd', 'g_ema', 'g_optim', 'd_optim', 'args', 'ada_aug_p'} as train.py
   saves it (after one optimiser step, so g differs from g_ema); no average w is stored, so it is compared at
   psi 1.
+- tf-stylegan-pkl (official TF code): NVlabs stylegan's own G_style (G_mapping, G_synthesis) and D_basic,
+  built as training/training_loop.py builds them (tflib.Network('G', func_name=
+  'training.networks_stylegan.G_style', ...), Gs = G.clone('Gs'), then G perturbed so that it differs from
+  Gs), scaled down (latent 32, 2 mapping layers, fmap_base 1024, fmap_max 64), every variable that starts at
+  a constant randomised (biases, StyleMod biases, per-channel noise weights, the constant input, dlatent_avg;
+  the noise inputs re-drawn; weights keep TF's seeded initialisation), pickled as training/misc.py save_pkl
+  does (pickle.dump of the (G, D, Gs) Network objects: TF's own variable names, layouts, static kwargs and
+  build_module_src), loaded back with pickle.load as pretrained_example.py does and rendered with
+  Gs.run(z, None, truncation_psi, randomize_noise=False) (G_style's default truncation_cutoff 8); also at psi 1.
+- tf-stylegan-pkl fused: the same at 128 px, where fused_scale='auto' makes the 128 px up-sampling conv
+  one conv2d_transpose (checks: the image without fusing, with the fused kernel flipped, and with the
+  truncation on all 12 layers instead of 8 all differ, so each belief is tested); pickle protocol 4.
+- tf-stylegan-pkl fused_scale=True: fused_scale=True (a static kwarg) at 32 px: every up-sampling conv fused.
+- tf-stylegan2-pkl (official TF code): NVlabs stylegan2's G_main (G_mapping, G_synthesis_stylegan2 'skip',
+  config f) and D_stylegan2, built, randomised, pickled the same way, loaded with
+  pretrained_networks.load_networks and rendered with Gs.run(z, None, truncation_psi, randomize_noise=False)
+  (no cutoff); also at psi 1.
+- tf-stylegan2-pkl run_generator.py noise: the same file rendered as run_generator.py generate-images does
+  (after z, the noise inputs set from the same RandomState, in order); singan with noise "random".
+- tf-stylegan2-pkl conditional LabelConcat (optional): label_size 4 (the original TF StyleGAN2's
+  LabelConcat); singan refuses it (reported, not failed).
 
 singan's side is `singan_images`: the file converted by singan in memory (singan.api.gan_import.open_foreign,
 as every `singan gan` task given a file), then tasks.gan.generate.generated_images with Draws(seed_compat="nvlabs",
-noise="const", label): the same seeds, NVlabs' z, the stored noise and the same truncation. It runs in this
+noise="const" (the run_generator.py case: "random"), label): the same seeds, NVlabs' z, the same noise and
+the same truncation. It runs in this
 process, where no reference module is importable (checked).
 
 Prints a table per format (max and mean |difference|, the reference's largest |value|) and writes
 results.json under --out. A case passes when the largest difference is at float32 rounding level: at most
 TOLERANCE times max(1, max |reference|).
 Exits 1 if a reference side failed, a case failed or errored, singan refused a case that is not optional,
-or a reference module was imported in the process where singan read the files.
+or a reference module (or TensorFlow) was imported in the process where singan read the files. Cases skipped
+for want of --tf-python do not fail the run.
 """
 
 from __future__ import annotations
@@ -98,6 +133,12 @@ PROJECT_FILES = {
     "stylegan2-ada-pytorch": ("legacy.py", "torch_utils/persistence.py", "training/networks.py",
                               "dnnlib/util.py"),
     "rosinality": ("model.py", "op/upfirdn2d.py", "op/fused_act.py", "convert_weight.py"),
+    # NVlabs/stylegan2 (TF) also ships networks_stylegan.py: it is told apart by networks_stylegan2.py.
+    "nvlabs-stylegan2-tf": ("training/networks_stylegan2.py", "dnnlib/tflib/network.py",
+                            "dnnlib/tflib/ops/upfirdn_2d.py", "dnnlib/tflib/ops/fused_bias_act.py",
+                            "pretrained_networks.py"),
+    "nvlabs-stylegan-tf": ("training/networks_stylegan.py", "dnnlib/tflib/network.py", "dnnlib/tflib/tfutil.py",
+                           "training/training_loop.py"),
 }
 
 
@@ -106,6 +147,8 @@ def detect_project(path: str | Path) -> str | None:
     for project, files in PROJECT_FILES.items():
         if all((path / name).is_file() for name in files):
             if project == "rosinality" and "class Generator" not in (path / "model.py").read_text():
+                continue
+            if project == "nvlabs-stylegan-tf" and (path / "training/networks_stylegan2.py").exists():
                 continue
             return project
     return None
@@ -130,8 +173,9 @@ def _importable(name: str) -> bool:
         return False
 
 
-def install_ada_shims() -> list[str]:
-    """Stand-ins for what stylegan2-ada-pytorch imports but does not need here; returns what was stubbed."""
+def install_ada_shims(click: bool = True) -> list[str]:
+    """Stand-ins for what stylegan2-ada-pytorch (and NVlabs' TF dnnlib, without click) imports but does not need
+    here; returns what was stubbed."""
     stubbed = []
     if not _importable("requests"):
         def _no_network(*_args, **_kwargs):
@@ -139,7 +183,7 @@ def install_ada_shims() -> list[str]:
         exceptions = types.SimpleNamespace(InvalidURL=ValueError, ConnectionError=OSError, RequestException=OSError)
         _stub_module("requests", Session=_no_network, get=_no_network, exceptions=exceptions)
         stubbed.append("requests (dnnlib/util.py imports it; used only for URLs)")
-    if not _importable("click"):
+    if click and not _importable("click"):
         def _decorator_factory(*_args, **_kwargs):
             return lambda function: function
         _stub_module("click", command=_decorator_factory, option=_decorator_factory, group=_decorator_factory,
@@ -742,9 +786,318 @@ def rosinality_worker(repo: Path, work: Path, resolution: int, seeds: list[int],
             "notes": {"cpu_paths": cpu_paths, "python": sys.version.split()[0], "torch": torch.__version__}}
 
 
-WORKERS = {"stylegan2-ada-pytorch": ada_worker, "rosinality": rosinality_worker}
+# ----------------------------------------------------------------------------------------------------------
+# NVlabs' TensorFlow StyleGAN (v1) and StyleGAN2 workers: run by --tf-python (a Python with TensorFlow 2.x).
+
+TF_PROJECTS = ("nvlabs-stylegan-tf", "nvlabs-stylegan2-tf")
+TF_LATENT = 32  # latent_size = dlatent_size = mapping_fmaps (512 in the published networks)
+TF_MAPPING_LAYERS = 2
+# nf(stage) = min(fmap_base / 2**stage, fmap_max): 64 channels up to 16 px, 32 at 32 px, 16 at 64 px, 8 at 128 px.
+TF_FMAP_BASE, TF_FMAP_MAX = 1024, 64
+# fused_scale='auto' (v1's default) fuses the up-sampling conv of the blocks of 128 px and up.
+TF_FUSED_RESOLUTION = 128
+TF_CASES = {
+    "nvlabs-stylegan-tf": ["tf-stylegan-pkl (official TF code)", "tf-stylegan-pkl (official TF code) psi 1",
+                           "tf-stylegan-pkl fused", "tf-stylegan-pkl fused_scale=True"],
+    "nvlabs-stylegan2-tf": ["tf-stylegan2-pkl (official TF code)", "tf-stylegan2-pkl (official TF code) psi 1",
+                            "tf-stylegan2-pkl run_generator.py noise",
+                            "tf-stylegan2-pkl conditional LabelConcat (official TF code)"],
+}
+
+
+def install_tf_shims() -> tuple[object, list[str]]:
+    """TF 1.x code under TF 2.x: `tensorflow.compat.v1` (v2 behaviour disabled) imported as `tensorflow`, plus
+    stand-ins where something the code imports at module level is missing. Returns (tf, what was shimmed)."""
+    import tensorflow
+    tf = tensorflow.compat.v1
+    tf.disable_v2_behavior()
+    sys.modules["tensorflow"] = tf
+    shims = [f"tensorflow {tensorflow.__version__}: tensorflow.compat.v1 as `tensorflow`, disable_v2_behavior()"]
+
+    # TF 1.x accepted a bool as a dimension (v1's noise inputs have shape [1, use_noise, 2**res, 2**res]);
+    # TF 2.x's TensorShape refuses it. Bools in a python shape list become ints here; nothing else changes.
+    original_get_variable = tf.get_variable
+    converted = []
+
+    def get_variable(name, shape=None, *args, **kwargs):
+        if isinstance(shape, (list, tuple)) and any(isinstance(dim, bool) for dim in shape):
+            shape = [int(dim) if isinstance(dim, bool) else dim for dim in shape]
+            if name not in converted:
+                converted.append(name)
+        return original_get_variable(name, shape, *args, **kwargs)
+    get_variable.__wrapped__ = original_get_variable
+    get_variable.converted = converted  # the variables whose shape had a bool: reported in the notes
+    tf.get_variable = get_variable
+    shims.append("tf.get_variable: bool dimensions as int (TF 1.x read True as 1; "
+                 "v1's noise{i} shape [1, use_noise, r, r])")
+    if "contrib" not in vars(tf):  # NVlabs/stylegan2's tfutil.py: `import tensorflow.contrib; tf.contrib = ...`
+        def _no_contrib(*_args, **_kwargs):
+            raise RuntimeError("parity harness: tf.contrib is a stub (TF 2.x has none)")
+        contrib = _stub_module("tensorflow.contrib",
+                               memory_stats=types.SimpleNamespace(BytesInUse=_no_contrib, MaxBytesInUse=_no_contrib))
+        tf.contrib = contrib
+        shims.append("tensorflow.contrib: an empty stub (stylegan2's tfutil.py imports it; only the training "
+                     "loop's memory_stats use it)")
+    if not _importable("tensorboard"):  # dnnlib/tflib/autosummary.py imports it; only summaries use it
+        _stub_module("tensorboard", summary=_stub_module("tensorboard.summary"))
+        _stub_module("tensorboard.plugins")
+        _stub_module("tensorboard.plugins.custom_scalar",
+                     layout_pb2=_stub_module("tensorboard.plugins.custom_scalar.layout_pb2"))
+        shims.append("tensorboard (dnnlib/tflib/autosummary.py imports it; only for training summaries)")
+    shims += install_ada_shims(click=False)
+    return tf, shims
+
+
+def _tf_reference_ops() -> dict:
+    """StyleGAN2's custom ops on their impl='ref' paths (plain TF ops): the functions of dnnlib/tflib/ops whose
+    `impl` defaults to 'cuda' get the default 'ref' (networks_stylegan2.py never passes impl), and
+    custom_ops.get_plugin (which compiles the .cu files) raises, so a CUDA path cannot be taken silently."""
+    import inspect
+    from dnnlib.tflib import custom_ops
+    from dnnlib.tflib.ops import fused_bias_act, upfirdn_2d
+    calls, patched = [], []
+
+    def get_plugin(cuda_file, *_args, **_kwargs):
+        calls.append(str(cuda_file))
+        raise RuntimeError(f"parity harness: the CUDA plugin {cuda_file} was requested; impl='ref' was expected")
+    custom_ops.get_plugin = get_plugin
+    for module in (upfirdn_2d, fused_bias_act):
+        for name, function in list(vars(module).items()):
+            if not inspect.isfunction(function) or function.__module__ != module.__name__ or not function.__defaults__:
+                continue
+            positional = [p.name for p in inspect.signature(function).parameters.values()
+                          if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            defaulted = positional[-len(function.__defaults__):]
+            if "impl" in defaulted:
+                defaults = list(function.__defaults__)
+                index = defaulted.index("impl")
+                if defaults[index] == "cuda":
+                    defaults[index] = "ref"
+                    function.__defaults__ = tuple(defaults)
+                    patched.append(f"{module.__name__.rsplit('.', 1)[-1]}.{name}")
+    return {"impl_ref_defaults": sorted(patched), "cuda_plugin_requests": calls}
+
+
+def _tf_init(seed: int) -> None:
+    import dnnlib.tflib as tflib
+    # allow_soft_placement: Network.run places its graph on /gpu:0; this machine has only a CPU.
+    tflib.init_tf({"rnd.np_random_seed": seed, "rnd.tf_random_seed": seed, "allow_soft_placement": True,
+                   "intra_op_parallelism_threads": 1, "inter_op_parallelism_threads": 1})
+
+
+def _randomise_tf(tflib, network, rng, zero_scale: float = 0.3, mapping_lrmul: float = 0.01) -> list[str]:
+    """Random values for the variables that start at a constant (biases, StyleMod and mod biases, noise
+    strengths, the constant input, dlatent_avg) and fresh N(0, 1) noise inputs; the weights keep TF's own
+    (seeded) initialisation. The mapping biases are divided by lrmul, by which TF multiplies them. Returns the
+    names of the variables (lod aside) left at one constant value: none expected."""
+    values = {}
+    for name, var in network.vars.items():
+        leaf = name.rsplit("/", 1)[-1]
+        shape = var.shape.as_list()
+        noise = rng.standard_normal(shape)
+        if leaf == "lod":
+            continue
+        if re.fullmatch(r"G_mapping/Dense\d+/bias", name):
+            value = noise * zero_scale / mapping_lrmul
+        elif leaf in ("bias", "mod_bias", "noise_strength") or name.endswith("/Noise/weight"):
+            value = noise * zero_scale
+        elif leaf in ("dlatent_avg", "const") or re.fullmatch(r"G_synthesis/noise\d+", name):
+            value = noise
+        else:
+            continue
+        values[var] = np.asarray(value, dtype=np.float32).reshape(shape)
+    tflib.set_vars(values)
+    constant = []
+    for name, value in zip(network.vars, tflib.run(list(network.vars.values()))):
+        value = np.asarray(value)
+        if not name.endswith("lod") and (np.all(value == value.flat[0]) if value.size > 1 else value in (0, 1)):
+            constant.append(name)
+    return constant
+
+
+def _perturb_tf(tflib, network, rng, scale: float = 0.5) -> None:
+    """Make the training G differ from Gs (its moving average), so that a reader picking G is caught."""
+    names = list(network.trainables)
+    values = tflib.run([network.trainables[name] for name in names])
+    tflib.set_vars({network.trainables[name]: (value + rng.standard_normal(value.shape) * scale *
+                                               max(float(np.std(value)), 1e-2)).astype(np.float32)
+                    for name, value in zip(names, values)})
+
+
+def _tf_render(tflib, Gs, seeds, truncation: float, label: int | None = None, noise: str = "const",
+               **kwargs) -> np.ndarray:
+    """Gs.run(z, labels, truncation_psi, randomize_noise=False) with z = RandomState(seed).randn(1, z_dim).
+    noise 'run_generator': first the stored noise inputs re-drawn from the same RandomState, as StyleGAN2's
+    run_generator.py generate-images does (on a clone, so that Gs keeps its own noise)."""
+    network = Gs.clone(Gs.name + "_noise") if noise == "run_generator" else Gs
+    noise_vars = [var for name, var in network.components.synthesis.vars.items() if name.startswith("noise")]
+    label_size = Gs.input_shapes[1][1]
+    images = []
+    for seed in seeds:
+        rnd = np.random.RandomState(seed)
+        z = rnd.randn(1, *Gs.input_shape[1:])
+        labels = None
+        if label_size:
+            labels = np.zeros([1, label_size], dtype=np.float32)
+            labels[0, label] = 1
+        if noise == "run_generator":
+            tflib.set_vars({var: rnd.randn(*var.shape.as_list()) for var in noise_vars})
+        images.append(network.run(z, labels, truncation_psi=truncation, randomize_noise=False, **kwargs))
+    return np.concatenate(images, axis=0).astype(np.float32)
+
+
+def _tf_case(work: Path, case: str, filename: str, images: np.ndarray, seeds, truncation, resolution, reference,
+             checks, started, label=None, noise="const", optional=False) -> dict:
+    path = work / (case.replace(" ", "_").replace("(", "").replace(")", "").replace("=", "") + ".ref.npy")
+    np.save(path, images)
+    return dict(case=case, file=str(work / filename), images=str(path), seeds=seeds, truncation=truncation,
+                label=label, noise=noise, resolution=resolution, seconds=round(time.time() - started, 2),
+                reference=reference, checks=checks, optional=optional)
+
+
+def _np_max_diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).max())
+
+
+def tf_stylegan_worker(repo: Path, work: Path, resolution: int, seeds: list[int], truncation: float) -> dict:
+    """NVlabs stylegan (TF, v1): G_style / G_synthesis / D_basic of training/networks_stylegan.py."""
+    tf, shims = install_tf_shims()
+    _clean_worker_path(repo)
+    _quiet_warnings()
+    import dnnlib.tflib as tflib
+    _tf_init(1000)
+    rng = np.random.RandomState(300)
+    cases = []
+
+    def build(size, fused_scale):
+        # As training/training_loop.py builds G and D and clones Gs; fused_scale given only where set.
+        extra = {} if fused_scale == "auto" else {"fused_scale": fused_scale}
+        G = tflib.Network("G", func_name="training.networks_stylegan.G_style", num_channels=3, resolution=size,
+                          label_size=0, latent_size=TF_LATENT, dlatent_size=TF_LATENT,
+                          mapping_layers=TF_MAPPING_LAYERS, mapping_fmaps=TF_LATENT, fmap_base=TF_FMAP_BASE,
+                          fmap_max=TF_FMAP_MAX, **extra)
+        D = tflib.Network("D", func_name="training.networks_stylegan.D_basic", num_channels=3, resolution=size,
+                          label_size=0, fmap_base=TF_FMAP_BASE, fmap_max=TF_FMAP_MAX, **extra)
+        constant = _randomise_tf(tflib, G, rng)
+        Gs = G.clone("Gs")
+        _perturb_tf(tflib, G, rng)
+        return G, D, Gs, constant
+
+    def save_and_load(path, networks, protocol):
+        with open(path, "wb") as file:  # training/misc.py save_pkl (the training loop's snapshots)
+            pickle.dump(networks, file, protocol=protocol)
+        with open(path, "rb") as file:  # pretrained_example.py: _G, _D, Gs = pickle.load(f)
+            return pickle.load(file)
+
+    reference = ("NVlabs stylegan (TF): Gs of pickle.load((G, D, Gs)) .run(z, None, truncation_psi, "
+                 "randomize_noise=False) (G_style's default truncation_cutoff=8)")
+    for case, filename, size, fused_scale, protocol in [
+            ("tf-stylegan-pkl (official TF code)", "tf-stylegan.pkl", resolution, "auto", pickle.HIGHEST_PROTOCOL),
+            ("tf-stylegan-pkl fused", "tf-stylegan-fused.pkl", TF_FUSED_RESOLUTION, "auto", 4),
+            ("tf-stylegan-pkl fused_scale=True", "tf-stylegan-fused-true.pkl", resolution, True, 3)]:
+        started = time.time()
+        G, D, Gs, constant = build(size, fused_scale)
+        path = work / filename
+        _G, _D, loaded = save_and_load(path, (G, D, Gs), protocol)
+        images = _tf_render(tflib, loaded, seeds, truncation)
+        num_layers = loaded.components.synthesis.input_shape[1]
+        checks = {"reloaded_vs_in_memory": _np_max_diff(images, _tf_render(tflib, Gs, seeds, truncation)),
+                  "G_vs_Gs": _np_max_diff(images, _tf_render(tflib, _G, seeds, truncation)),
+                  "variables_left_constant": constant, "pickle_protocol": protocol, "num_layers": num_layers,
+                  "fused_scale": fused_scale}
+        if fused_scale is not False:  # True or 'auto': how much fusing changes the image (0: none fused)
+            checks["unfused_vs_fused"] = _np_max_diff(images, _tf_render(tflib, loaded, seeds, truncation,
+                                                                         fused_scale=False))
+        if case == "tf-stylegan-pkl fused":
+            # The fused layer's 3x3 kernel spatially flipped: what a converter flipping it would render.
+            flipped = loaded.clone("Gs_flipped")
+            name = f"G_synthesis/{size}x{size}/Conv0_up/weight"
+            tflib.set_vars({flipped.vars[name]: tflib.run(flipped.vars[name])[::-1, ::-1]})
+            checks["fused_kernel_flipped_vs_reference"] = _np_max_diff(images, _tf_render(tflib, flipped, seeds,
+                                                                                          truncation))
+            checks["cutoff_8_vs_all_layers"] = _np_max_diff(images, _tf_render(
+                tflib, loaded, seeds, truncation, truncation_cutoff=num_layers))
+        cases.append(_tf_case(work, case, filename, images, seeds, truncation, size, reference, checks, started))
+        if case == "tf-stylegan-pkl (official TF code)":
+            started = time.time()
+            cases.append(_tf_case(work, case + " psi 1", filename, _tf_render(tflib, loaded, seeds, 1.0), seeds,
+                                  1.0, size, reference + " (psi 1: no truncation)", {}, started))
+    return {"project": "nvlabs-stylegan-tf", "repo": str(repo), "cases": cases,
+            "notes": {"shims": shims, "python": sys.version.split()[0], "numpy": np.__version__,
+                      "bool_dimension_variables": sorted(set(tf.get_variable.converted))}}
+
+
+def tf_stylegan2_worker(repo: Path, work: Path, resolution: int, seeds: list[int], truncation: float) -> dict:
+    """NVlabs stylegan2 (TF): G_main / G_mapping / G_synthesis_stylegan2 / D_stylegan2 (config f: 'skip' G,
+    'resnet' D), custom ops on their 'ref' paths."""
+    tf, shims = install_tf_shims()
+    _clean_worker_path(repo)
+    _quiet_warnings()
+    import dnnlib.tflib as tflib
+    import pretrained_networks
+    ops = _tf_reference_ops()
+    _tf_init(2000)
+    rng = np.random.RandomState(400)
+    cases = []
+
+    def build(label_size):
+        # As run_training.py (config-f) and training/training_loop.py build G, D and Gs.
+        G = tflib.Network("G", func_name="training.networks_stylegan2.G_main", num_channels=3,
+                          resolution=resolution, label_size=label_size, latent_size=TF_LATENT,
+                          dlatent_size=TF_LATENT, mapping_layers=TF_MAPPING_LAYERS, mapping_fmaps=TF_LATENT,
+                          fmap_base=TF_FMAP_BASE, fmap_max=TF_FMAP_MAX)
+        D = tflib.Network("D", func_name="training.networks_stylegan2.D_stylegan2", num_channels=3,
+                          resolution=resolution, label_size=label_size, fmap_base=TF_FMAP_BASE,
+                          fmap_max=TF_FMAP_MAX)
+        constant = _randomise_tf(tflib, G, rng)
+        Gs = G.clone("Gs")
+        _perturb_tf(tflib, G, rng)
+        return G, D, Gs, constant
+
+    reference = ("NVlabs stylegan2 (TF): Gs of pretrained_networks.load_networks(path) .run(z, None, "
+                 "truncation_psi, randomize_noise=False)")
+    for case, filename, label in [("tf-stylegan2-pkl (official TF code)", "tf2-stylegan2.pkl", None),
+                                  ("tf-stylegan2-pkl conditional LabelConcat (official TF code)",
+                                   "tf2-stylegan2-labelconcat.pkl", 2)]:
+        started = time.time()
+        G, D, Gs, constant = build(0 if label is None else 4)
+        path = work / filename
+        with open(path, "wb") as file:  # training/misc.py save_pkl
+            pickle.dump((G, D, Gs), file, protocol=pickle.HIGHEST_PROTOCOL)
+        _G, _D, loaded = pretrained_networks.load_networks(str(path))  # as run_generator.py loads a network
+        images = _tf_render(tflib, loaded, seeds, truncation, label)
+        checks = {"reloaded_vs_in_memory": _np_max_diff(images, _tf_render(tflib, Gs, seeds, truncation, label)),
+                  "G_vs_Gs": _np_max_diff(images, _tf_render(tflib, _G, seeds, truncation, label)),
+                  "variables_left_constant": constant, "pickle_protocol": pickle.HIGHEST_PROTOCOL}
+        optional = label is not None  # singan imports no LabelConcat network: a refusal is reported
+        cases.append(_tf_case(work, case, filename, images, seeds, truncation, resolution,
+                              reference if label is None else reference.replace("None", "one-hot labels"),
+                              checks, started, label=label, optional=optional))
+        if label is None:
+            started = time.time()
+            cases.append(_tf_case(work, case + " psi 1", filename, _tf_render(tflib, loaded, seeds, 1.0), seeds,
+                                  1.0, resolution, reference + " (psi 1: no truncation)", {}, started))
+            started = time.time()
+            redrawn = _tf_render(tflib, loaded, seeds, truncation, noise="run_generator")
+            cases.append(_tf_case(work, "tf-stylegan2-pkl run_generator.py noise", filename, redrawn, seeds,
+                                  truncation, resolution,
+                                  "as run_generator.py generate-images: rnd = RandomState(seed); z = rnd.randn(1, "
+                                  "z_dim); the noise inputs set to rnd.randn(...) in order; Gs.run(z, None, "
+                                  "truncation_psi, randomize_noise=False)",
+                                  {"vs_stored_noise": _np_max_diff(redrawn, images)}, started, noise="random"))
+    if ops["cuda_plugin_requests"]:
+        raise RuntimeError(f"stylegan2 (TF) requested CUDA plugins: {ops['cuda_plugin_requests']}")
+    return {"project": "nvlabs-stylegan2-tf", "repo": str(repo), "cases": cases,
+            "notes": {"shims": shims, "ops": ops, "python": sys.version.split()[0], "numpy": np.__version__,
+                      "bool_dimension_variables": sorted(set(tf.get_variable.converted))}}
+
+
+WORKERS = {"stylegan2-ada-pytorch": ada_worker, "rosinality": rosinality_worker,
+           "nvlabs-stylegan-tf": tf_stylegan_worker, "nvlabs-stylegan2-tf": tf_stylegan2_worker}
 # Top-level modules of the reference checkouts, none of which may be imported where singan reads the files.
-REFERENCE_MODULES = {"dnnlib", "torch_utils", "legacy", "training", "model", "op", "swagan", "convert_weight"}
+REFERENCE_MODULES = {"dnnlib", "torch_utils", "legacy", "training", "model", "op", "swagan", "convert_weight",
+                     "pretrained_networks", "pretrained_example", "run_generator",
+                     "tensorflow"}  # singan reads TF pickles without TensorFlow
 
 
 def run_worker(project: str, repo: Path, work: Path, args) -> dict:
@@ -752,10 +1105,13 @@ def run_worker(project: str, repo: Path, work: Path, args) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     manifest = work / "manifest.json"
     manifest.unlink(missing_ok=True)
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", project, "--worker-repo", str(repo),
+    python = args.tf_python if project in TF_PROJECTS else sys.executable
+    command = [python, str(Path(__file__).resolve()), "--worker", project, "--worker-repo", str(repo),
                "--worker-out", str(work), "--resolution", str(args.resolution), "--seeds", args.seeds,
                "--truncation", str(args.truncation)]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+    if project in TF_PROJECTS:
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     started = time.time()
     try:
         result = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=WORKER_TIMEOUT)
@@ -780,9 +1136,11 @@ def worker_main(args) -> int:
 # ----------------------------------------------------------------------------------------------------------
 # singan's side.
 
-def singan_images(path: str | Path, seeds: list[int], truncation: float, label: int | None = None) -> list:
-    """The foreign file imported by singan and rendered for `seeds`: NVlabs' z, the stored (constant) noise,
-    truncation psi, the one-hot class `label` of a conditional network. Returns float tensors [1, C, H, W]."""
+def singan_images(path: str | Path, seeds: list[int], truncation: float, label: int | None = None,
+                  noise: str = "const") -> list:
+    """The foreign file imported by singan and rendered for `seeds`: NVlabs' z, the stored (constant) noise
+    (noise "random": drawn after z from the seed's RandomState, as StyleGAN2's run_generator.py), truncation psi,
+    the one-hot class `label` of a conditional network. Returns float tensors [1, C, H, W]."""
     import torch
     sys.path[:0] = [str(REPOSITORY)] if str(REPOSITORY) not in sys.path else []
     from singan.api import gan_import
@@ -790,7 +1148,7 @@ def singan_images(path: str | Path, seeds: list[int], truncation: float, label: 
     from tasks.gan.generate import generated_images
     # The file converted in memory, as every `singan gan` task given a file does.
     generator = gan_import.open_foreign(path, device="cpu").generator
-    draws = Draws(seed_compat="nvlabs", noise="const", label=label)
+    draws = Draws(seed_compat="nvlabs", noise=noise, label=label)
     with torch.no_grad():
         return [image.float().cpu() for _seed, image in generated_images(generator, seeds, truncation=truncation,
                                                                          draws=draws)]
@@ -801,11 +1159,13 @@ def compare(case: dict) -> dict:
     import torch
     reference = torch.from_numpy(np.load(case["images"]))
     row = {"case": case["case"], "file": case["file"], "seeds": case["seeds"], "truncation": case["truncation"],
-           "label": case["label"], "resolution": case["resolution"], "reference": case["reference"],
+           "label": case["label"], "noise": case.get("noise", "const"), "resolution": case["resolution"],
+           "reference": case["reference"],
            "reference_checks": case.get("checks", {}), "reference_max_abs_value": float(reference.abs().max())}
     started = time.time()
     try:
-        images = singan_images(case["file"], case["seeds"], case["truncation"], case["label"])
+        images = singan_images(case["file"], case["seeds"], case["truncation"], case["label"],
+                               case.get("noise", "const"))
         ours = torch.cat(images, 0)
     except Exception as error:  # noqa: BLE001  (reported per case; the table goes on)
         # singan's own one-line refusal of a file it does not support, or anything else (an error).
@@ -827,28 +1187,37 @@ def compare(case: dict) -> dict:
 
 
 def print_table(rows: list[dict]) -> None:
-    header = f"{'format':<44} {'seeds':>5} {'psi':>4} {'max |diff|':>11} {'mean |diff|':>11} {'max |ref|':>9} status"
+    width = max([44] + [len(row["case"]) for row in rows])
+    header = (f"{'format':<{width}} {'seeds':>5} {'psi':>4} {'max |diff|':>11} {'mean |diff|':>11} {'max |ref|':>9} "
+              f"status")
     print(header)
     print("-" * len(header))
     for row in rows:
         if "max_abs" in row:
-            print(f"{row['case']:<44} {len(row['seeds']):>5} {row['truncation']:>4g} {row['max_abs']:>11.3e} "
+            print(f"{row['case']:<{width}} {len(row['seeds']):>5} {row['truncation']:>4g} {row['max_abs']:>11.3e} "
                   f"{row['mean_abs']:>11.3e} {row['reference_max_abs_value']:>9.3g} {row['status']}")
         else:
-            print(f"{row['case']:<44} {len(row.get('seeds', [])):>5} {row.get('truncation', 0):>4g} "
-                  f"{'-':>11} {'-':>11} {row.get('reference_max_abs_value', 0):>9.3g} {row['status']}"
+            seeds = len(row["seeds"]) if "seeds" in row else "-"
+            truncation = f"{row['truncation']:g}" if "truncation" in row else "-"
+            largest = f"{row['reference_max_abs_value']:.3g}" if "reference_max_abs_value" in row else "-"
+            print(f"{row['case']:<{width}} {seeds:>5} {truncation:>4} "
+                  f"{'-':>11} {'-':>11} {largest:>9} {row['status']}"
                   f"{' (optional)' if row.get('optional') else ''}: {row.get('error', '')}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reference-repo", action="append", default=[], metavar="PATH",
-                        help="a checkout of stylegan2-ada-pytorch or rosinality stylegan2-pytorch (repeatable)")
+                        help="a checkout of stylegan2-ada-pytorch, rosinality stylegan2-pytorch, NVlabs stylegan "
+                             "(TF) or NVlabs stylegan2 (TF) (repeatable)")
     parser.add_argument("--resolution", type=int, default=32, help="output size of the networks (default 32)")
     parser.add_argument("--seeds", default="0,1,2,3", help="comma-separated seeds (default 0,1,2,3)")
     parser.add_argument("--truncation", type=float, default=0.7, help="truncation psi (default 0.7)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help=f"folder for the files and results.json "
                                                                 f"(default {DEFAULT_OUT})")
+    parser.add_argument("--tf-python", default=None, metavar="PATH",
+                        help="a Python with TensorFlow 2.x (tensorflow.compat.v1), which runs the NVlabs TF "
+                             "StyleGAN / StyleGAN2 checkouts; without it their cases are skipped")
     parser.add_argument("--only", default=None, metavar="REGEX", help="compare only the cases matching this")
     parser.add_argument("--reference-only", action="store_true", help="build the reference files, skip singan")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
@@ -869,8 +1238,16 @@ def main(argv: list[str] | None = None) -> int:
     for repo in args.reference_repo:
         project = detect_project(repo)
         if project is None:
-            print(f"{repo}: not a checkout of stylegan2-ada-pytorch or rosinality stylegan2-pytorch; skipped")
+            print(f"{repo}: not a checkout of stylegan2-ada-pytorch, rosinality stylegan2-pytorch, NVlabs stylegan "
+                  f"(TF) or NVlabs stylegan2 (TF); skipped")
             results["references"].append({"repo": repo, "error": "unrecognised checkout"})
+            continue
+        if project in TF_PROJECTS and not args.tf_python:
+            note = "needs TensorFlow: give --tf-python PATH (a Python with tensorflow 2.x)"
+            print(f"{repo}: {project}; skipped ({note})")
+            results["references"].append({"project": project, "repo": repo, "skipped": note})
+            results["rows"] += [{"case": case, "status": "skipped", "error": note} for case in TF_CASES[project]
+                                if not args.only or re.search(args.only, case)]
             continue
         print(f"{repo}: {project}; building the reference networks ...", flush=True)
         manifest = run_worker(project, Path(repo).resolve(), out / project, args)

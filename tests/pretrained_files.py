@@ -101,13 +101,19 @@ def _network(name: str, function: str, variables: dict, components: dict | None 
                           "build_func_name": function, "variables": list(variables.items())})
 
 
-def tf_stylegan2_variables(generator: nn.Module) -> tuple[dict, dict]:
-    """(mapping variables, synthesis variables) of TF StyleGAN2 for our generator."""
-    state = numpy_state(generator)
+def tf_mapping_variables(state: dict, generator: nn.Module) -> dict:
+    """The mapping's TF variables, Dense{i}/weight [in, out] and bias, of both TF generations."""
     mapping = {}
     for index in range(len(generator.mapping.layers)):
         mapping[f"Dense{index}/weight"] = state[f"mapping.layers.{index}.weight"].T.copy()
         mapping[f"Dense{index}/bias"] = state[f"mapping.layers.{index}.bias"]
+    return mapping
+
+
+def tf_stylegan2_variables(generator: nn.Module) -> tuple[dict, dict]:
+    """(mapping variables, synthesis variables) of TF StyleGAN2 for our generator."""
+    state = numpy_state(generator)
+    mapping = tf_mapping_variables(state, generator)
     synthesis = {"4x4/Const/const": state["input_block.constant"]}
 
     def layer(ours: str, scope: str, flip: bool = False) -> None:
@@ -135,10 +141,7 @@ def tf_stylegan2_variables(generator: nn.Module) -> tuple[dict, dict]:
 def tf_stylegan_variables(generator: nn.Module) -> tuple[dict, dict]:
     """(mapping variables, synthesis variables) of TF StyleGAN v1 for our generator."""
     state = numpy_state(generator)
-    mapping = {}
-    for index in range(len(generator.mapping.layers)):
-        mapping[f"Dense{index}/weight"] = state[f"mapping.layers.{index}.weight"].T.copy()
-        mapping[f"Dense{index}/bias"] = state[f"mapping.layers.{index}.bias"]
+    mapping = tf_mapping_variables(state, generator)
     synthesis, noises = {"lod": np.float32(0.0), "4x4/Const/const": state["input_block.constant"]}, []
 
     def epilogue(ours: str, scope: str) -> None:

@@ -211,6 +211,18 @@ def test_upfirdn2d_inserts_zeros_pads_in_f_pad_order_and_strides():
     assert torch.equal(upfirdn2d(grid, torch.ones(1, 1), padding=-1), grid[..., 1:-1, 1:-1])
 
 
+@pytest.mark.parametrize("up, down, padding", [(1, 1, (1, 2, 0, 3)), (2, 1, (2, 1, 2, 1)), (1, 2, (1, 1, 2, 0))])
+def test_upfirdn2d_filters_every_channel_of_every_image_on_its_own(up, down, padding):
+    """The depthwise convolution gives, bit for bit, each one-channel map filtered alone."""
+    torch.manual_seed(0)
+    x, kernel = torch.randn(2, 3, 6, 5), torch.randn(4, 4)
+    whole = upfirdn2d(x, kernel, up=up, down=down, padding=padding)
+    for image in range(2):
+        for channel in range(3):
+            alone = upfirdn2d(x[image:image + 1, channel:channel + 1], kernel, up=up, down=down, padding=padding)
+            assert torch.equal(whole[image, channel], alone[0, 0])
+
+
 @pytest.mark.parametrize("up, down, padding", [(1, 1, (1, 2, 0, 3)), (2, 1, (2, 1, 2, 1)), (1, 2, (1, 1, 2, 0)),
                                               (3, 2, (0, 0, 1, 1))])
 def test_upfirdn2d_output_size(up, down, padding):

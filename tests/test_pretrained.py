@@ -90,7 +90,7 @@ def test_stylegan_v1_tf_pickle_with_fused_upsampling(tmp_path):
 
 
 def test_fused_upsampling_is_the_transposed_conv_of_the_summed_kernel():
-    """TF's fused layer equals nearest upsampling and the spatially flipped 3x3 conv, away from the borders
+    """TF's fused layer equals nearest upsampling and the 3x3 conv turned by 180 degrees, borders included
     (its transposed conv takes the kernel as stored, so the correlation's orientation turns round)."""
     torch.manual_seed(0)
     conv = EqualConv2d(3, 4, 3, bias=False)
@@ -99,7 +99,8 @@ def test_fused_upsampling_is_the_transposed_conv_of_the_summed_kernel():
     flipped.weight.data = conv.weight.data.flip([2, 3])
     fused = stylegan.fused_upsampling_conv(conv, features)
     assert fused.shape == (1, 4, 12, 12)
-    assert torch.allclose(fused[..., 1:-1, 1:-1], flipped(upsample(features))[..., 1:-1, 1:-1], atol=1e-5)
+    assert torch.allclose(fused, flipped(upsample(features)), atol=1e-5)
+    assert not torch.allclose(fused, conv(upsample(features)), atol=1e-2)
 
 
 def test_conditional_ada_pickle_needs_its_class(tmp_path):
@@ -245,3 +246,36 @@ def test_a_file_with_wrong_values_is_one_line(tmp_path, stylegan2_network, name,
     with pytest.raises(ForeignFileError, match=message) as error:
         gan_import.read_network(path)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"network": {"resolution": 2048}}, "network.resolution is 2048"),
+    ({"network": {"z_dim": "512"}}, "network.z_dim is '512'"),
+    ({"network": {"shell": "rm -rf /"}}, "unknown: shell"),
+    ({"arch": "stylegan3"}, "arch is 'stylegan3'"),
+    ({"seed_compat": "torch"}, "seed_compat is 'torch'"),
+    ({"network": {"channel_max": 64}}, "tensors do not match run.json"),
+])
+def test_a_tampered_import_record_is_one_line(tmp_path, stylegan2_network, change, message):
+    import json
+
+    from singan.errors import RunError
+
+    directory = gan_import.import_network(files_of(tmp_path, stylegan2_network)["ada"], out=tmp_path / "runs")
+    values = json.loads((directory / "run.json").read_text())
+    for key, value in change.items():
+        values[key] = values[key] | value if isinstance(value, dict) else value
+    (directory / "run.json").write_text(json.dumps(values))
+    with pytest.raises(RunError, match=message) as error:
+        gan_api.load_gan_run(directory, "cpu")
+    assert str(directory) in str(error.value)
+
+
+def test_const_noise_of_a_network_without_stored_maps_is_one_draw_for_every_seed():
+    generator = random_generator("stylegan2", 16, constant_noise=False)
+    ws = generator.map(torch.randn(1, 16))
+    from tasks.gan.generate import render
+
+    first, second = render(generator, ws, 3, Draws("singan", "const")), render(generator, ws, 9, Draws("singan", "const"))
+    assert torch.equal(first, second)
+    assert not torch.equal(render(generator, ws, 3), render(generator, ws, 9))

@@ -14,6 +14,7 @@ import zipfile
 import pytest
 from typer.testing import CliRunner
 
+from conftest import shapes_folder
 from pretrained_files import ada_pickle, random_generator, rosinality_file, tf_pickle
 from singan.cli import app
 
@@ -74,6 +75,17 @@ def test_every_task_takes_a_file(tmp_path, published):
     assert summary["imported"] and summary["source"]["format"] == "stylegan2-ada-pytorch"
     result = invoke("gan", "info", path)
     assert result.exit_code == 0 and "imported network" in result.output
+    result = invoke("info", path)
+    assert result.exit_code == 0 and "stylegan2-ada-pytorch" in result.output
+
+
+def test_eval_of_a_file_writes_under_output(tmp_path, published, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = shapes_folder(tmp_path / "shapes")
+    result = invoke("gan", "eval", published["tf"], folder, "--num", "8", "--device", "cpu", "--quiet")
+    assert result.exit_code == 0, result.output
+    figures = json.loads((tmp_path / "Output" / "anime-eval" / "eval.json").read_text())
+    assert figures["num_generated"] == 8 and figures["seed_compat"] == "nvlabs" and figures["noise"] == "const"
 
 
 def test_noise_and_seed_options_change_the_images(tmp_path, published):

@@ -6,7 +6,7 @@ GANs' are in `singan.api.gan`. `open_run`, `find_run` and `describe_run` take a 
 
 from pathlib import Path
 
-from singan.api import esrgan, gan
+from singan.api import esrgan, gan, gan_import
 from singan.api import singan as _singan
 from singan.api.singan import has_run, load_run, run_summary, train_run
 from singan.api.singan_tasks import (animate_run, blend_run, edit_run, evaluate_run, harmonize_run, paint_run,
@@ -21,7 +21,10 @@ _SUMMARIES = {"singan": _singan.summary, "gan": gan.summary, "esrgan": esrgan.su
 
 
 def describe_run(directory: str | Path) -> tuple[str, dict]:
-    """The family of the run in `directory` and what `singan info` shows of it; no weights are read."""
+    """The family of the run in `directory` and what `singan info` shows of it; no weights are read. A file
+    is another project's StyleGAN network: it is read and converted in memory to describe it."""
+    if Path(directory).is_file():
+        return "gan", gan_import.summary(None, gan_import.record_of(*gan_import.read_network(directory)))
     run = open_run(directory)
     return run.family, _SUMMARIES[run.family](directory, run.record)
 

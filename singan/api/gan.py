@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from singan.api import gan_import
 from singan.config.gan import GANConfig
 from singan.data.imagefolder import ImageFolderData, load_image_folder
 from singan.device import describe_device, resolve_device
@@ -16,7 +17,6 @@ from singan.events import EventHandler, GANTrainingStarted, Notice, ignore
 from singan.files import atomic_write_json, check_folder, describe_os_error
 from singan.images import DEFAULT_MAX_PIXELS, check_video, image_grid, save_image, save_seed_images, save_video
 from singan.metrics.inception import load_inception
-from singan.api import gan_import
 from singan.runs import common, imported, open_run
 from singan.runs import gan as runs
 from singan.runs.directory import (check_resume_or_force, create_run, finish_interrupted_replacements, holds_run,

@@ -18,13 +18,15 @@ from singan.cli.options import (DeviceOption, ForceOption, InceptionWeightsOptio
                                 RunsOutOption, StrictOption)
 from singan.cli.train import config_options
 from singan.config.gan import GANConfig
+from singan.errors import RunError
 from singan.images import DEFAULT_MAX_PIXELS
 from singan.ranges import parse_seeds
 from singan.runs.gan import run_directory
 from singan.training.architectures import paper_sizes
 
-gan_app = typer.Typer(help="Multi-image GANs (PGGAN, StyleGAN, StyleGAN2): train on a folder of images, then "
-                           "generate, interpolate, mix styles and evaluate.", no_args_is_help=True)
+gan_app = typer.Typer(help="Multi-image GANs (PGGAN, StyleGAN, StyleGAN2): train on a folder of images, or import "
+                           "a published network, then generate, interpolate, mix styles and evaluate.",
+                      no_args_is_help=True)
 app.add_typer(gan_app, name="gan")
 
 GANRunArgument = Annotated[str, typer.Argument(
@@ -235,12 +237,9 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ):
     """Describe a GAN run, an imported network, or another project's file (converted in memory)."""
-    path = api.find_run(run)
-    if path.is_file():
-        loaded = gan_api.load_gan_run(path, device="cpu")
-        summary = gan_api.summary(None, loaded.record)
-    else:
-        _, summary = api.describe_run(path)
+    family, summary = api.describe_run(api.find_run(run))
+    if family != "gan":
+        raise RunError(f"{run} is not a GAN run; use singan info on it")
     if as_json:
         console.print_json(json.dumps(summary))
     else:

@@ -44,8 +44,9 @@ def info(
     run: RunArgument,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ):
-    """Describe a run of either kind: status, sizes, training time, device; a SinGAN run's scales and noise
-    amplitudes, a GAN run's architecture, data and progress."""
+    """Describe a run of any kind: status, sizes, training time, device; a SinGAN run's scales and noise
+    amplitudes, a GAN run's architecture, data and progress; an imported network, or another project's
+    StyleGAN file, and where it came from."""
     family, summary = api.describe_run(api.find_run(run))
     if as_json:
         console.print_json(json.dumps(summary))

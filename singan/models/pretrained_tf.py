@@ -21,9 +21,13 @@ from singan.unpickler import TFNetwork
 
 TF_STYLEGAN2 = "nvlabs-tf-stylegan2"
 TF_STYLEGAN = "nvlabs-tf-stylegan"
-# TF StyleGAN v1's G_synthesis settings our network reproduces (their defaults); another value is refused.
+# The settings of NVlabs' networks that ours reproduce (their defaults, in the networks' static kwargs); a file
+# with another value is refused.
 STYLEGAN_DEFAULTS = {"use_noise": True, "use_pixel_norm": False, "use_instance_norm": True, "use_styles": True,
-                     "const_input_layer": True, "nonlinearity": "lrelu", "blur_filter": [1, 2, 1]}
+                     "const_input_layer": True, "nonlinearity": "lrelu", "blur_filter": [1, 2, 1],
+                     "mapping_nonlinearity": "lrelu", "normalize_latents": True, "use_wscale": True}
+STYLEGAN2_DEFAULTS = {"architecture": "skip", "nonlinearity": "lrelu", "resample_kernel": [1, 3, 3, 1],
+                      "mapping_nonlinearity": "lrelu", "normalize_latents": True, "use_noise": True}
 # The first resolution whose up-sampling conv TF v1 fuses into a transposed conv under fused_scale='auto'.
 FUSED_FROM = 128
 
@@ -44,9 +48,9 @@ def convert_tf(contents: object) -> ConvertedNetwork:
         raise ForeignFileError("a StyleGAN3 network: only StyleGAN and StyleGAN2 networks can be imported")
     if function != "G_synthesis_stylegan_revised":  # configs b-d: StyleMod layers, but not v1's network
         if any(name.endswith("/mod_weight") for name in tensors):
-            return _stylegan2(network, synthesis, tensors)
+            return _stylegan2(network, tensors)
         if any(name.endswith("/StyleMod/weight") for name in tensors):
-            return _stylegan(synthesis, tensors)
+            return _stylegan(network, tensors)
     raise ForeignFileError(f"a TF StyleGAN2 network of configs a-d ({function or 'unknown synthesis'}); only "
                            f"StyleGAN v1 and StyleGAN2 configs e and f can be imported")
 
@@ -91,12 +95,10 @@ def _conv(weight: np.ndarray, flip: bool = False) -> np.ndarray:
 # StyleGAN2 (configs e and f)
 # ---------------------------------------------------------------------------------------------------
 
-def _stylegan2(network: TFNetwork, synthesis: TFNetwork, tensors: dict) -> ConvertedNetwork:
+def _stylegan2(network: TFNetwork, tensors: dict) -> ConvertedNetwork:
     source = TF_STYLEGAN2
-    kwargs = {**network.static_kwargs, **synthesis.static_kwargs}
-    if kwargs.get("architecture", "skip") != "skip":
-        raise ForeignFileError(f"a TF StyleGAN2 generator of architecture {kwargs['architecture']!r}; only the "
-                               f"official 'skip' generator (configs e, f) can be imported")
+    kwargs = _static_kwargs(network)
+    _check_defaults(kwargs, STYLEGAN2_DEFAULTS, "TF StyleGAN2 generator")
     sizes = _sizes(tensors, source)
     converted, mapping_layers = _mapping(tensors, source)
     widths = [_get(tensors, "synthesis/4x4/Conv/bias", source).shape[0]] + [
@@ -150,13 +152,10 @@ def _stylegan2_rgb(tensors: dict, scope: str, ours: str) -> dict:
 # StyleGAN (v1)
 # ---------------------------------------------------------------------------------------------------
 
-def _stylegan(synthesis: TFNetwork, tensors: dict) -> ConvertedNetwork:
+def _stylegan(network: TFNetwork, tensors: dict) -> ConvertedNetwork:
     source = TF_STYLEGAN
-    kwargs = synthesis.static_kwargs
-    for name, default in STYLEGAN_DEFAULTS.items():
-        if name in kwargs and _plain(kwargs[name]) != default:
-            raise ForeignFileError(f"a TF StyleGAN network with {name}={kwargs[name]!r}; only the official "
-                                   f"setting ({default!r}) can be imported")
+    kwargs = _static_kwargs(network)
+    _check_defaults(kwargs, STYLEGAN_DEFAULTS, "TF StyleGAN network")
     sizes = _sizes(tensors, source)
     resolution = sizes[-1]
     converted, mapping_layers = _mapping(tensors, source)
@@ -166,7 +165,8 @@ def _stylegan(synthesis: TFNetwork, tensors: dict) -> ConvertedNetwork:
                "image_channels": _get(tensors, "synthesis/ToRGB_lod0/bias", source).shape[0],
                "z_dim": converted["mapping.layers.0.weight"].shape[1], "w_dim": converted["w_avg"].shape[0],
                "mapping_layers": mapping_layers, **schedule(resolution, widths, source),
-               "mapping_lr_mul": 0.01, "fused_from": _fused_from(kwargs.get("fused_scale", "auto")),
+               "mapping_lr_mul": float(kwargs.get("mapping_lrmul", 0.01)),
+               "fused_from": _fused_from(kwargs.get("fused_scale", "auto")),
                "constant_noise": True}
     converted["input_block.constant"] = _get(tensors, "synthesis/4x4/Const/const", source)
     converted |= _epilogue(tensors, "synthesis/4x4/Const", "input_block.epilogue0", "synthesis/noise0")
@@ -186,6 +186,19 @@ def _stylegan(synthesis: TFNetwork, tensors: dict) -> ConvertedNetwork:
     check_complete(converted, options, "stylegan", source)
     return ConvertedNetwork("stylegan", options, converted, source,
                             ["StyleGAN v1's scripts draw with truncation 0.7 on the first 8 styles: give --trunc 0.7"])
+
+
+def _static_kwargs(network: TFNetwork) -> dict:
+    """The settings the network and its components were built with (their keyword names do not clash)."""
+    return {**network.static_kwargs, **network.components["mapping"].static_kwargs,
+            **network.components["synthesis"].static_kwargs}
+
+
+def _check_defaults(kwargs: dict, defaults: dict, what: str) -> None:
+    for name, default in defaults.items():
+        if name in kwargs and _plain(kwargs[name]) != default:
+            raise ForeignFileError(f"a {what} with {name}={kwargs[name]!r}; only the official setting "
+                                   f"({default!r}) can be imported")
 
 
 def _plain(value: object) -> object:

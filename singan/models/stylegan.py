@@ -78,8 +78,10 @@ class FirstSynthesisBlock(nn.Module):
 
 def fused_upsampling_conv(conv: EqualConv2d, features: torch.Tensor) -> torch.Tensor:
     """The official code's "fused" nearest upsampling and 3x3 convolution (from 128 px on): one stride-2
-    transposed convolution with a 4x4 kernel, the sum of the 3x3 kernel at its four one-pixel shifts.
-    [N, C_in, H, W] -> [N, C_out, 2H, 2W]; the same result as `conv(upsample(x))` except at the borders."""
+    transposed convolution with a 4x4 kernel, the sum of the 3x3 kernel at its four one-pixel shifts, taken as
+    stored (as TF's conv2d_transpose takes it). [N, C_in, H, W] -> [N, C_out, 2H, 2W]: exactly `conv(upsample(x))`
+    with the kernel turned by 180 degrees, so the same stored weights give other images fused and unfused
+    (checked against NVlabs' TF code: benchmarks/pretrained_parity.py)."""
     weight = F.pad(conv.effective_weight().transpose(0, 1), (1, 1, 1, 1))  # [C_in, C_out, 5, 5]
     weight = weight[:, :, 1:, 1:] + weight[:, :, :-1, 1:] + weight[:, :, 1:, :-1] + weight[:, :, :-1, :-1]
     return F.conv_transpose2d(features, weight, stride=2, padding=1)

@@ -205,16 +205,17 @@ def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1,
     F.conv2d's correlation). The output is [N, C, (H*up + top + bottom - kh) // down + 1, likewise W].
     """
     batch, channels, height, width = x.shape
-    flat = x.reshape(batch * channels, 1, height, width)
     if up > 1:
         # Each pixel followed by up - 1 zeros along both axes.
-        spread = flat.new_zeros(batch * channels, 1, height, up, width, up)
-        spread[:, :, :, 0, :, 0] = flat
-        flat = spread.reshape(batch * channels, 1, height * up, width * up)
-    flat = F.pad(flat, four_sided(padding))
-    weight = kernel.to(flat).flip([0, 1])[None, None]
-    out = F.conv2d(flat, weight, stride=down)
-    return out.reshape(batch, channels, out.shape[-2], out.shape[-1])
+        spread = x.new_zeros(batch, channels, height, up, width, up)
+        spread[:, :, :, 0, :, 0] = x
+        x = spread.reshape(batch, channels, height * up, width * up)
+    x = F.pad(x, four_sided(padding))
+    # One depthwise convolution (the kernel per channel): the same sums as a one-channel convolution over
+    # the channels folded into the batch, which CPUs run through an im2col buffer 16 times the image's size
+    # (2.2 GB for a 1024 px layer of 32 channels) and 5 times slower.
+    weight = kernel.to(x).flip([0, 1])[None, None].expand(channels, 1, *kernel.shape)
+    return F.conv2d(x, weight, stride=down, groups=channels)
 
 
 class Upsample2d(nn.Module):

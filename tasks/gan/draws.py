@@ -23,6 +23,8 @@ from singan.nn.layers import NOISE_MODES, NoiseSource
 from singan.seeds import NVLABS_SEED_LIMIT, nvlabs_latent, nvlabs_state, output_generator
 
 SEED_COMPATS = ("singan", "nvlabs")
+# The draw that stands in for stored noise maps in networks that have none.
+CONST_NOISE_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,9 @@ class Draws:
             state = nvlabs_state(noise_seed)
             state.randn(1, z_dim)  # z came first from this state, as in the TF script
             return NoiseSource("random", numpy_state=state)
-        return NoiseSource(self.noise, output_generator(noise_seed))
+        # Layers without stored maps (networks trained here) get one fixed draw under "const", the same for
+        # every image.
+        return NoiseSource(self.noise, output_generator(CONST_NOISE_SEED))
 
 
 def map_latents(generator: nn.Module, z: torch.Tensor, draws: Draws, truncation: float = 1.0,
