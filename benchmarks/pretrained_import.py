@@ -1,7 +1,8 @@
 """Speed and memory of importing a published network of the official size, and of generating from it.
 
 Builds an NVlabs TF pickle of the size of `stylegan2-ffhq-config-f.pkl` (1024 px, config f: G, D and Gs,
-about 360 MB) with random weights, then, each in a fresh process so that peak memory is its own:
+about 360 MB), or (--format ada) a stylegan2-ada-pytorch snapshot of the size of its `ffhq.pkl`, with random
+weights, then, each in a fresh process so that peak memory is its own:
   1. `singan gan import FILE` (read by the restricted reader, converted, written as safetensors);
   2. `singan gan generate FILE --seeds 0` (converted in memory, one 1024 px image);
   3. `singan gan generate RUN --seeds 0-2` from the imported run (load once, three images);
@@ -9,7 +10,7 @@ about 360 MB) with random weights, then, each in a fresh process so that peak me
 Reports wall time and peak resident memory (ru_maxrss) of each, and the peak over a process that only
 imports singan and torch. Nothing is downloaded; the file is made here.
 
-    python benchmarks/pretrained_import.py [--work /tmp/pretrained-bench] [--resolution 1024]
+    python benchmarks/pretrained_import.py [--format tf|ada] [--work /tmp/pretrained-bench] [--resolution 1024]
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from pretrained_files import FakeTFNetwork, _network, fake_modules, tf_stylegan2_variables  # noqa: E402
+from pretrained_files import (FakePersistent, FakeTFNetwork, _network, _reconstruct_persistent_obj,  # noqa: E402
+                              ada_generator, fake_modules, tf_stylegan2_variables)
 from singan.models import stylegan2  # noqa: E402
 
 MEASURE = """
@@ -94,6 +96,20 @@ def render_seconds(run: Path) -> list[float]:
     return [float(value) for value in output.stdout.split()]
 
 
+def write_official_size_ada_pickle(path: Path, resolution: int) -> None:
+    """A stylegan2-ada-pytorch snapshot of the official 1024 px size: {G, D, G_ema, augment_pipe,
+    training_set_kwargs}, G and G_ema stored apart, conv_clamp 256 as the official configs."""
+    generator = official_generator(resolution)
+    parameters = sum(value.numel() for value in generator.state_dict().values())
+    pieces = {f"weight{index}": torch.randn(int(parameters * 0.95) // 8) for index in range(8)}
+    contents = {"G": ada_generator(generator, conv_clamp=256.0), "D": FakePersistent("Discriminator", pieces),
+                "G_ema": ada_generator(generator, conv_clamp=256.0), "augment_pipe": None,
+                "training_set_kwargs": {"resolution": resolution}}
+    with fake_modules(**{"torch_utils.persistence": {"_reconstruct_persistent_obj": _reconstruct_persistent_obj}}), \
+            open(path, "wb") as file:
+        pickle.dump(contents, file, protocol=4)
+
+
 def measured(command: list[str]) -> dict:
     output = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, check=True)
     seconds, peak, code = output.stdout.split()
@@ -106,17 +122,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/pretrained-bench"))
     parser.add_argument("--resolution", type=int, default=1024)
+    parser.add_argument("--format", choices=("tf", "ada"), default="tf",
+                        help="an NVlabs TF pickle, or a stylegan2-ada-pytorch snapshot")
     arguments = parser.parse_args()
     work = arguments.work
     work.mkdir(parents=True, exist_ok=True)
-    path = work / "stylegan2-config-f-size.pkl"
+    path = work / ("stylegan2-config-f-size.pkl" if arguments.format == "tf" else "stylegan2-ada-1024-size.pkl")
     if not path.exists():
         started = time.perf_counter()
-        write_official_size_pickle(path, arguments.resolution)
+        writer = write_official_size_pickle if arguments.format == "tf" else write_official_size_ada_pickle
+        writer(path, arguments.resolution)
         print(f"wrote {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s")
     size_mb = path.stat().st_size / 2**20
     singan = [sys.executable, "-m", "singan"]
-    results = {"file_mb": round(size_mb, 1), "threads": torch.get_num_threads(),
+    results = {"format": arguments.format, "file_mb": round(size_mb, 1), "threads": torch.get_num_threads(),
                "baseline": measured([sys.executable, "-c", "import torch, singan.cli"]),
                "import": measured(singan + ["gan", "import", str(path), "--out", str(work / "runs"), "--name",
                                             "official", "--force", "--quiet"]),
@@ -136,7 +155,7 @@ def main() -> None:
     results["render_seconds"] = render_seconds(work / "runs" / "official")
     print(f"one {arguments.resolution} px image in a warm process: "
           f"{', '.join(f'{value:.1f}' for value in results['render_seconds'])} s")
-    (work / "results.json").write_text(json.dumps(results, indent=2))
+    (work / f"results-{arguments.format}.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import math
 import pickle
 import pickletools
 import re
-import shutil
 import zipfile
 from collections import deque
 from functools import partial
@@ -26,12 +25,16 @@ import numpy as np
 import torch
 
 from singan.errors import ForeignFileError, one_line
+from singan.memory import available_memory_bytes
 
 TORCH_MAGIC = 0x1950A86A20F9469CFC6C  # the first pickle of torch's legacy (non-zip) format
 LEGACY_PROTOCOL = 1001
 COMPRESSIONS = ((b"\xfd7zXZ\x00", lzma.LZMAFile), (b"\x1f\x8b", lambda raw: gzip.GzipFile(fileobj=raw)),
                 (b"BZh", bz2.BZ2File))
 NOT_RUN = "; nothing from the file was run"
+# A compressed file may unpack to at most this much (the largest published StyleGAN files are under 400 MB).
+MAX_DECOMPRESSED = 8 * 10**9
+DECOMPRESSION_CHUNK = 1 << 20
 
 
 def _check(condition, reason: str) -> None:
@@ -524,12 +527,24 @@ def read_zip(stream):
 
 
 def _decompressed(reader) -> io.BytesIO:
-    """All of a compressed stream in memory, written once in chunks (no second copy from joining)."""
+    """All of a compressed stream in memory, written once in chunks (no second copy from joining), up to the
+    limit: a few bytes of xz or gzip can unpack to any size, and the reading would take all the memory."""
+    limit = _decompression_limit()
     buffer = io.BytesIO()
     with reader:
-        shutil.copyfileobj(reader, buffer, 1 << 20)
+        while chunk := reader.read(DECOMPRESSION_CHUNK):
+            buffer.write(chunk)
+            if buffer.tell() > limit:
+                raise ForeignFileError(f"refused: the file unpacks to more than {limit / 1e9:.1f} GB (no published "
+                                       f"network is near that; the memory available bounds it){NOT_RUN}")
     buffer.seek(0)
     return buffer
+
+
+def _decompression_limit() -> int:
+    """MAX_DECOMPRESSED bytes, or half the memory available if that is less."""
+    available = available_memory_bytes("cpu")
+    return MAX_DECOMPRESSED if available is None else min(MAX_DECOMPRESSED, available // 2)
 
 
 def _is_legacy_torch(stream) -> bool:

@@ -423,3 +423,14 @@ def test_random_or_damaged_bytes_only_ever_raise_foreign_file_errors(data):
         read_foreign_bytes(data)
     except ForeignFileError as error:
         assert "\n" not in str(error)
+
+
+def test_a_compression_bomb_is_refused_before_it_takes_the_memory(monkeypatch):
+    import lzma
+
+    import singan.unpickler as unpickler
+
+    monkeypatch.setattr(unpickler, "MAX_DECOMPRESSED", 10**6)
+    bomb = lzma.compress(bytes(10**7))  # 10 MB of zeros in about 1.5 kB
+    with pytest.raises(ForeignFileError, match="unpacks to more than 0.0 GB"):
+        read_foreign_bytes(bomb)

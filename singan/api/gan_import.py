@@ -13,7 +13,7 @@ from pathlib import Path
 
 from singan.device import resolve_device
 from singan.errors import ForeignFileError, one_line
-from singan.models.pretrained import convert
+from singan.models.pretrained import select
 from singan.models.pretrained_layouts import ConvertedNetwork
 from singan.runs import common
 from singan.runs import imported as runs
@@ -41,7 +41,8 @@ def read_network(path: str | Path) -> tuple[ConvertedNetwork, dict]:
     Every problem is one ForeignFileError or RunError line naming the file."""
     path = Path(path)
     try:
-        converted = convert(read_foreign(path))
+        # Only the generator is kept: the rest of the file (D, the training copy) is freed before converting.
+        converted = select(read_foreign(path)).converted()
         check_network(converted.arch, converted.options)
     except ForeignFileError as error:
         raise ForeignFileError(f"{path}: {error}") from None

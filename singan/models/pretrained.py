@@ -1,7 +1,11 @@
 """A foreign file's contents, as the restricted reader `singan.unpickler` gives them, to our network: which of
-the published formats it is, and its converter (`pretrained_layouts.py`, `pretrained_tf.py`)."""
+the published formats it is, the generator it holds, and that format's converter (`pretrained_layouts.py`,
+`pretrained_tf.py`)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from singan.errors import ForeignFileError
 from singan.models.pretrained_layouts import ConvertedNetwork, convert_ada, convert_rosinality
@@ -9,24 +13,43 @@ from singan.models.pretrained_tf import convert_tf
 from singan.unpickler import PersistentObject, TFNetwork
 
 
-def convert(contents: object) -> ConvertedNetwork:
-    """The network in a foreign file's contents (TF tuple, ADA dict, rosinality dict)."""
-    if isinstance(contents, TFNetwork) or (isinstance(contents, (tuple, list)) and contents
-                                           and all(isinstance(item, TFNetwork) for item in contents)):
-        return convert_tf(contents)
+@dataclass
+class Selected:
+    """The generator of a file, without the rest of it (the discriminator, the training copy, optimisers),
+    which can then be freed before the conversion copies the generator's tensors."""
+
+    convert: Callable[..., ConvertedNetwork]
+    arguments: tuple
+
+    def converted(self) -> ConvertedNetwork:
+        return self.convert(*self.arguments)
+
+
+def select(contents: object) -> Selected:
+    """The generator people generate with in a file's contents: Gs of a TF (G, D, Gs) tuple, G_ema of a
+    stylegan2-ada-pytorch snapshot, g_ema (and latent_avg) of a rosinality file."""
+    if isinstance(contents, TFNetwork):
+        return Selected(convert_tf, (contents,))
+    if isinstance(contents, (tuple, list)) and contents and all(isinstance(item, TFNetwork) for item in contents):
+        return Selected(convert_tf, (contents[-1],))
     if isinstance(contents, PersistentObject):
-        return convert_ada(contents)
+        return Selected(convert_ada, (contents,))
     if isinstance(contents, dict):
         for key in ("G_ema", "G"):
             if isinstance(contents.get(key), PersistentObject):
-                return convert_ada(contents[key])
+                return Selected(convert_ada, (contents[key],))
         for key in ("g_ema", "g"):
             if isinstance(contents.get(key), dict):
-                return convert_rosinality(contents[key], contents.get("latent_avg"))
+                return Selected(convert_rosinality, (contents[key], contents.get("latent_avg")))
         if "style.1.weight" in contents:
-            return convert_rosinality(contents, None)
+            return Selected(convert_rosinality, (contents, None))
     raise ForeignFileError(f"holds {describe(contents)}: not a StyleGAN or StyleGAN2 network of NVlabs' TF code, "
                            f"stylegan2-ada-pytorch or rosinality's stylegan2-pytorch")
+
+
+def convert(contents: object) -> ConvertedNetwork:
+    """The network in a foreign file's contents (TF tuple, ADA dict, rosinality dict)."""
+    return select(contents).converted()
 
 
 def describe(contents: object) -> str:
