@@ -100,8 +100,7 @@ def summary(directory: str | Path | None, record: ImportedRecord) -> dict:
     network = record.network
     return {"directory": None if directory is None else str(directory), "family": "gan", "imported": True,
             "arch": record.arch, "resolution": network["resolution"], "source": record.source,
-            "network": network, "conditional_classes": network.get("label_count", 0),
-            "seed_compat": record.seed_compat, "notes": record.notes, "created": record.created,
+            "network": network, "seed_compat": record.seed_compat, "notes": record.notes, "created": record.created,
             "versions": {"format": record.format_version, "singan": record.package_version,
                          "torch": record.torch_version}}
 

@@ -23,6 +23,7 @@ from singan.images import DEFAULT_MAX_PIXELS
 from singan.ranges import parse_seeds
 from singan.runs.gan import run_directory
 from singan.training.architectures import paper_sizes
+from tasks.gan.draws import check_choices
 
 gan_app = typer.Typer(help="Multi-image GANs (PGGAN, StyleGAN, StyleGAN2): train on a folder of images, or import "
                            "a published network, then generate, interpolate, mix styles and evaluate.",
@@ -104,8 +105,11 @@ ClassOption = Annotated[Optional[int], typer.Option("--class", help="the class o
                                                     show_default=False)]
 
 
-def _draws(loaded, seed_compat: str | None, noise: str | None, label: int | None):
-    return gan_api.draws_for(loaded, seed_compat, noise, label)
+def _load(run: str, device: str, seed_compat: str | None, noise: str | None, label: int | None):
+    """The network of a task and its draws (the options checked first: reading a network takes seconds)."""
+    check_choices(seed_compat, noise)
+    loaded = gan_api.load_gan_run(api.find_run(run), device=device)
+    return loaded, gan_api.draws_for(loaded, seed_compat, noise, label)
 
 
 @gan_app.command()
@@ -125,9 +129,8 @@ def generate(
     """Images from a GAN: RUN/generated/seed0007.png per seed (a trained run's moving-average generator, an
     imported network, or another project's file)."""
     seed_list = parse_seeds(seeds)
-    loaded = gan_api.load_gan_run(api.find_run(run), device=device)
-    paths = gan_api.generate_run(loaded, seed_list, truncation=trunc, grid=grid, out=out,
-                                 draws=_draws(loaded, seed_compat, noise, label))
+    loaded, draws = _load(run, device, seed_compat, noise, label)
+    paths = gan_api.generate_run(loaded, seed_list, truncation=trunc, grid=grid, out=out, draws=draws)
     _report(paths, quiet)
 
 
@@ -152,9 +155,9 @@ def interpolate(
 ):
     """A looping interpolation video through the seeds' latents: RUN/interpolate/interpolate.gif (and .mp4)."""
     seed_list = parse_seeds(seeds)
-    loaded = gan_api.load_gan_run(api.find_run(run), device=device)
+    loaded, draws = _load(run, device, seed_compat, noise, label)
     paths = gan_api.interpolate_run(loaded, seed_list, frames=frames, fps=fps, space=space,
-                                    truncation=trunc, mp4=mp4, out=out, draws=_draws(loaded, seed_compat, noise, label))
+                                    truncation=trunc, mp4=mp4, out=out, draws=draws)
     _report(paths, quiet)
 
 
@@ -176,9 +179,8 @@ def mix(
 ):
     """The style-mixing grid (stylegan, stylegan2): RUN/mix/mix.png."""
     row_seeds, column_seeds = parse_seeds(rows, "--rows"), parse_seeds(cols, "--cols")
-    loaded = gan_api.load_gan_run(api.find_run(run), device=device)
-    path = gan_api.mix_run(loaded, row_seeds, column_seeds, layers, truncation=trunc, out=out,
-                           draws=_draws(loaded, seed_compat, noise, label))
+    loaded, draws = _load(run, device, seed_compat, noise, label)
+    path = gan_api.mix_run(loaded, row_seeds, column_seeds, layers, truncation=trunc, out=out, draws=draws)
     _report([path], quiet)
 
 
@@ -202,10 +204,10 @@ def evaluate(
 ):
     """Sliced Wasserstein distance (PGGAN's recipe) against the data, beside the real-vs-real floor; FID with
     --inception-weights. Writes RUN/eval.json (for a file, Output/NAME-eval/eval.json)."""
-    loaded = gan_api.load_gan_run(api.find_run(run), device=device)
+    loaded, draws = _load(run, device, seed_compat, noise, label)
     evaluation, path = gan_api.evaluate_run(loaded, data, num=num, seed=seed, truncation=trunc,
                                             inception_weights=inception_weights, strict=strict,
-                                            max_pixels=max_pixels, draws=_draws(loaded, seed_compat, noise, label))
+                                            max_pixels=max_pixels, draws=draws)
     if not quiet:
         console.print(gan_evaluation_table(evaluation))
         console.print(f"Wrote [bold]{escape(str(path))}[/]", highlight=False, soft_wrap=True)

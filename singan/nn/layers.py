@@ -383,10 +383,8 @@ class NoiseInjection(nn.Module):
         super().__init__()
         self.channels = channels
         self.strength = nn.Parameter(torch.zeros(() if channels is None else (channels,)))
-        if constant_size is not None:
-            self.register_buffer("constant", torch.randn(1, 1, constant_size, constant_size))
-        else:
-            self.constant = None
+        stored = None if constant_size is None else torch.randn(1, 1, constant_size, constant_size)
+        self.register_buffer("constant", stored)  # None: no buffer, nothing in the state dict
 
     def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None,
                 generator: NoiseSource | torch.Generator | None = None) -> torch.Tensor:

@@ -53,14 +53,6 @@ class ImportedRecord(RecordHeader):
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
 
-    @property
-    def resolution(self) -> int:
-        return self.network["resolution"]
-
-    @property
-    def image_channels(self) -> int:
-        return self.network["image_channels"]
-
 
 def record_from_json(values: object, path: Path) -> ImportedRecord:
     """A checked ImportedRecord from run.json's values; any problem is a RunError naming the file."""

@@ -27,6 +27,15 @@ SEED_COMPATS = ("singan", "nvlabs")
 CONST_NOISE_SEED = 0
 
 
+def check_choices(seed_compat: str | None, noise: str | None) -> None:
+    """--seed-compat and --noise, each one of its choices or None (the network's default): checked before a
+    network is read, which can take seconds."""
+    if seed_compat is not None and seed_compat not in SEED_COMPATS:
+        raise ConfigError(f"--seed-compat must be singan or nvlabs (got {seed_compat!r})")
+    if noise is not None and noise not in NOISE_MODES:
+        raise ConfigError(f"--noise must be one of {', '.join(NOISE_MODES)} (got {noise!r})")
+
+
 @dataclass(frozen=True)
 class Draws:
     seed_compat: str = "singan"
@@ -34,10 +43,7 @@ class Draws:
     label: int | None = None
 
     def __post_init__(self):
-        if self.seed_compat not in SEED_COMPATS:
-            raise ConfigError(f"--seed-compat must be singan or nvlabs (got {self.seed_compat!r})")
-        if self.noise not in NOISE_MODES:
-            raise ConfigError(f"--noise must be one of {', '.join(NOISE_MODES)} (got {self.noise!r})")
+        check_choices(self.seed_compat, self.noise)
 
     def check(self, generator: nn.Module, seeds) -> None:
         """Refuse, before any work, seeds numpy cannot take and a class the network does not have."""
