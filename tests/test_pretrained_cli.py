@@ -147,3 +147,10 @@ def test_truncated_and_wrong_files_are_one_line(tmp_path, published):
         assert name in line
     line = one_error_line(invoke("gan", "import", tmp_path / "missing.pkl"))
     assert "no such file" in line
+
+
+def test_resume_on_an_imported_network_says_there_is_nothing_to_train(tmp_path, published):
+    assert invoke("gan", "import", published["ada"], "--out", tmp_path, "--name", "net", "--quiet").exit_code == 0
+    line = one_error_line(invoke("gan", "train", shapes_folder(tmp_path / "shapes"), "--out", tmp_path, "--name", "net",
+                                 "--resume", "--resolution", "16", "--device", "cpu"))
+    assert "imported network" in line and "nothing to resume" not in line

@@ -20,7 +20,7 @@ from singan.metrics.inception import load_inception
 from singan.runs import common, imported, open_run
 from singan.runs import gan as runs
 from singan.runs.directory import (check_resume_or_force, create_run, finish_interrupted_replacements, holds_run,
-                                   prepare_for_writing, run_root)
+                                   prepare_for_writing, record_format, run_root)
 from singan.runs.gan import GANRecord, GANRun, run_directory
 from singan.runs.imported import ImportedRecord
 from singan.seeds import check_seeds, resolve_seed
@@ -57,6 +57,9 @@ def train_gan(data: str | Path, config: GANConfig | None = None, *, out: str | P
     world = distributed.start(torch_device.type)
     try:
         directory = run_directory(data, config, out, name)
+        if resume and record_format(directory) == imported.KIND.format:
+            raise RunError(f"{directory} is an imported network, which holds a generator only: there is no "
+                           f"training to resume; give another --name")
         if resume and not _writable_run(directory, world):
             # Nothing to continue (no run yet, or one killed before its first files were complete): start it.
             if world.main:
