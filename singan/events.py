@@ -130,3 +130,25 @@ EventHandler = Callable[[Event], None]
 
 def ignore(event: Event) -> None:
     """The default handler: report nothing."""
+
+
+@dataclass(frozen=True)
+class BatchImageStarted:
+    """`singan batch` begins the index-th (from 1) of `count` images: trains, resumes or skips its run."""
+
+    index: int
+    count: int
+    image: str
+    run_dir: str
+    action: str  # "train", "resume" or "skip"
+
+
+@dataclass(frozen=True)
+class BatchImageFinished:
+    index: int
+    count: int
+    image: str
+    run_dir: str
+    status: str  # "trained", "resumed", "skipped" or "failed"
+    minutes: float
+    error: str | None = None

@@ -1,4 +1,7 @@
-"""Rich progress bars for training events."""
+"""Rich progress bars for training events, and plain progress lines where there is no terminal."""
+
+import time
+from datetime import datetime
 
 from rich.markup import escape
 from rich.progress import (
@@ -23,15 +26,26 @@ from singan.events import (
 _LOSS_LABELS = {"critic": "D", "gradient_penalty": "GP", "adversarial": "G adv", "reconstruction": "rec"}
 
 
-class EventDisplay:
-    """Renders events on a Rich progress display: each event type goes to the `_on_<EventName>` method."""
+LOG_SECONDS = 30.0
 
-    def __init__(self, quiet: bool, description_width: int = 0):
+
+class EventDisplay:
+    """Renders events on a Rich progress display: each event type goes to the `_on_<EventName>` method.
+
+    Rich draws the bars on a terminal and in notebooks. Elsewhere (output to a log file, `nohup`, a job
+    scheduler) the bars never show, so every `log_seconds` one plain line says what they would: each bar's
+    name, percentage, elapsed and remaining time and its detail (scale or kimg, iteration, losses).
+    """
+
+    def __init__(self, quiet: bool, description_width: int = 0, log_seconds: float = LOG_SECONDS):
         self.quiet = quiet
         self.progress = Progress(
             TextColumn(f"{{task.description:<{description_width}}}"), BarColumn(bar_width=30), TaskProgressColumn(),
             TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), TextColumn("{task.fields[detail]}"),
             console=console, disable=quiet)
+        self.plain = not (console.is_terminal or console.is_jupyter)
+        self.log_seconds = log_seconds
+        self.last_line = time.monotonic()
 
     def __enter__(self):
         self.progress.start()
@@ -46,6 +60,24 @@ class EventDisplay:
         handler = getattr(self, "_on_" + type(event).__name__, None)
         if handler is not None:
             handler(event)
+        if self.plain and time.monotonic() - self.last_line >= self.log_seconds:
+            self.print_plain_line()
+
+    def print_plain_line(self) -> None:
+        """The bars' state as one line of text (the first one after log_seconds, not at once, so that short
+        commands print only their own lines)."""
+        tasks = [task for task in self.progress.tasks if task.total]
+        if not tasks:
+            return
+        self.last_line = time.monotonic()
+        parts = []
+        for task in tasks:
+            left = "-" if task.time_remaining is None else duration(task.time_remaining)
+            detail = f" {task.fields['detail']}" if task.fields.get("detail") else ""
+            parts.append(f"{task.description.strip()} {task.percentage:.0f}% elapsed {duration(task.elapsed or 0)} "
+                         f"left {left}{detail}")
+        self.progress.console.print(escape(f"{datetime.now():%H:%M:%S} " + " | ".join(parts)), highlight=False,
+                                    soft_wrap=True)
 
     def _on_Notice(self, event: Notice) -> None:
         self.progress.console.print(f"[yellow]{escape(event.message)}[/]", highlight=False)
@@ -54,8 +86,8 @@ class EventDisplay:
 class TrainingDisplay(EventDisplay):
     """Renders training events as Rich progress bars: the whole run (weighted by arithmetic) and the scale."""
 
-    def __init__(self, quiet: bool):
-        super().__init__(quiet, description_width=11)
+    def __init__(self, quiet: bool, log_seconds: float = LOG_SECONDS):
+        super().__init__(quiet, description_width=11, log_seconds=log_seconds)
         self.overall = self.scale_task = None
         self.losses = ""
         self.weights: tuple[int, ...] = ()  # how far one iteration moves the whole-run bar, per scale

@@ -10,8 +10,8 @@ from rich.markup import escape
 from singan.api import esrgan as esrgan_api
 from singan.api import esrgan_training
 from singan.cli.app import app, console, report_interruption, reporting_errors
-from singan.cli.display import EventDisplay
-from singan.cli.options import DeviceOption, ForceOption, MaxPixelsOption, QuietOption, RunsOutOption
+from singan.cli.display import LOG_SECONDS, EventDisplay
+from singan.cli.options import DeviceOption, ForceOption, LogSecondsOption, MaxPixelsOption, QuietOption, RunsOutOption
 from singan.cli.train import config_options
 from singan.config.esrgan import ESRGANConfig
 from singan.images import DEFAULT_MAX_PIXELS
@@ -112,8 +112,8 @@ def _default_text(name: str) -> str:
 class ESRGANTrainingDisplay(EventDisplay):
     """A progress bar over the iterations, with the losses, speed and the last validation figures."""
 
-    def __init__(self, quiet: bool):
-        super().__init__(quiet)
+    def __init__(self, quiet: bool, log_seconds: float = LOG_SECONDS):
+        super().__init__(quiet, log_seconds=log_seconds)
         self.task, self.validation = None, ""
 
     def _on_ESRGANTrainingStarted(self, event) -> None:
@@ -158,13 +158,14 @@ def train(
                                          "(--iterations may be raised)")] = False,
     force: ForceOption = False,
     quiet: QuietOption = False,
+    log_seconds: LogSecondsOption = LOG_SECONDS,
     max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
     **settings,
 ):
     """Train a super-resolution network on HR crops; checkpoints, snapshots and log.jsonl go to the run."""
     given = {key: value for key, value in settings.items() if value is not None}
     config = ESRGANConfig().replace(**given)
-    display = ESRGANTrainingDisplay(quiet)
+    display = ESRGANTrainingDisplay(quiet, log_seconds)
     try:
         with display:
             directory = esrgan_training.train_esrgan(

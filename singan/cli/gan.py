@@ -11,11 +11,11 @@ from singan import api
 from singan.api import gan as gan_api
 from singan.api import gan_import as import_api
 from singan.cli.app import app, console, report_interruption, reporting_errors
-from singan.cli.display import EventDisplay
+from singan.cli.display import LOG_SECONDS, EventDisplay
 from singan.cli.evaluate import gan_evaluation_table
 from singan.cli.runs import print_summary
-from singan.cli.options import (DeviceOption, ForceOption, InceptionWeightsOption, MaxPixelsOption, QuietOption,
-                                RunsOutOption, StrictOption)
+from singan.cli.options import (DeviceOption, ForceOption, InceptionWeightsOption, LogSecondsOption, MaxPixelsOption,
+                                QuietOption, RunsOutOption, StrictOption)
 from singan.cli.train import config_options
 from singan.config.gan import GANConfig
 from singan.errors import RunError
@@ -61,6 +61,7 @@ def train(
                                          "(--kimg may be raised)")] = False,
     force: ForceOption = False,
     quiet: QuietOption = False,
+    log_seconds: LogSecondsOption = LOG_SECONDS,
     max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
     **settings,
 ):
@@ -71,7 +72,7 @@ def train(
     config = GANConfig().replace(**given)
     if paper_sizes_:
         config = config.replace(**{**paper_sizes(config.arch), **given})
-    display = GANTrainingDisplay(quiet)
+    display = GANTrainingDisplay(quiet, log_seconds)
     try:
         with display:
             directory = gan_api.train_gan(data, config, out=out, name=name, device=device, resume=resume,
@@ -256,8 +257,8 @@ def _report(paths: list[Path], quiet: bool) -> None:
 class GANTrainingDisplay(EventDisplay):
     """A Rich progress bar over the images to show, with the stage, losses and speed."""
 
-    def __init__(self, quiet: bool):
-        super().__init__(quiet)
+    def __init__(self, quiet: bool, log_seconds: float = LOG_SECONDS):
+        super().__init__(quiet, log_seconds=log_seconds)
         self.task = None
 
     def _on_GANTrainingStarted(self, event) -> None:

@@ -38,3 +38,6 @@ def num_option(default: int):
     """--num N, whose default depends on the command."""
     return Annotated[Optional[int], typer.Option("--num", "-n", show_default=False,
                                                  help=f"samples with seeds 0 .. N-1 (default: {default})")]
+LogSecondsOption = Annotated[float, typer.Option(
+    "--log-seconds", help="where the output is not a terminal (a log file, nohup, a job scheduler): one plain "
+    "progress line every this many seconds", min=0)]

@@ -12,8 +12,8 @@ from rich.markup import escape
 
 from singan import api
 from singan.cli.app import app, console, errors, reporting_errors
-from singan.cli.display import TrainingDisplay
-from singan.cli.options import DeviceOption, ForceOption, MaxPixelsOption, RunsOutOption
+from singan.cli.display import LOG_SECONDS, TrainingDisplay
+from singan.cli.options import DeviceOption, ForceOption, LogSecondsOption, MaxPixelsOption, RunsOutOption
 from singan.config.settings import flag
 from singan.config.singan import DEFAULT_PRESET, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
 from singan.config.singan import preset as preset_config
@@ -88,6 +88,7 @@ def train(
         "--estimate/--no-estimate", help="print a time estimate first (default: on a CPU, for long runs)",
         show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars or messages")] = False,
+    log_seconds: LogSecondsOption = LOG_SECONDS,
     max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
     **settings,
 ):
@@ -99,7 +100,7 @@ def train(
         options = [flag(key) for key in given] + (["--preset"] if preset is not None else [])
         raise ConfigError(f"--resume continues with the settings saved in run.json; leave out {', '.join(options)}")
     config = preset_config(preset or DEFAULT_PRESET).replace(**given)
-    display = TrainingDisplay(quiet)
+    display = TrainingDisplay(quiet, log_seconds)
     try:
         with display:
             directory = api.train_run(image, config, out=out, name=name, device=device, resume=resume,

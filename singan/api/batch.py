@@ -1,0 +1,173 @@
+"""`singan batch`: SinGAN on many images, one run each (Output/<stem>/), and tasks on each finished run.
+
+Each run is trained, resumed or skipped as its directory says (a complete run is skipped, an incomplete one
+resumed), so a killed batch started again goes on where it stopped. A failure (an unreadable image, a
+non-finite loss, a folder in the way) is recorded for its image and the batch goes on. `batch.json` in the run
+root (the manifest: per image its run, status, scales, minutes, error and eval figures) is rewritten
+atomically after every image.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from singan.api import singan as singan_api
+from singan.api import singan_tasks
+from singan.config.singan import TrainConfig
+from singan.data.imagefolder import IMAGE_EXTENSIONS, find_image_files
+from singan.errors import ConfigError, InputImageError, SinGANError, one_line
+from singan.events import BatchImageFinished, BatchImageStarted, EventHandler, ignore
+from singan.files import atomic_write_json, describe_os_error
+from singan.images import DEFAULT_MAX_PIXELS
+from singan.runs import open_run
+from singan.runs.directory import run_path, run_root
+
+MANIFEST_FILE = "batch.json"
+FORMAT, FORMAT_VERSION = "singan-batch", 1
+# The tasks `--then` may run on each finished run, in this order.
+THEN_TASKS = ("sample", "animate", "eval")
+SAMPLE_SEEDS = [0, 1, 2, 3]
+GLOB_CHARACTERS = "*?["
+
+
+@dataclass
+class BatchItem:
+    """One image of a batch, as the manifest records it."""
+
+    image: str
+    run: str
+    status: str = "pending"  # pending, running, trained, resumed, skipped, failed
+    scales: list[int] | None = None  # [trained, planned]
+    minutes: float | None = None
+    error: str | None = None
+    outputs: dict = field(default_factory=dict)  # task -> what it wrote
+    eval: dict | None = None
+
+
+@dataclass
+class BatchResult:
+    items: list[BatchItem]
+    manifest: Path
+
+    @property
+    def failed(self) -> list[BatchItem]:
+        return [item for item in self.items if item.status == "failed"]
+
+
+def collect_images(inputs: list[str | Path]) -> list[Path]:
+    """The image files that inputs name: files, folders (searched recursively) and glob patterns (** included),
+    each once, sorted by path so that every process of a batch sees the same list."""
+    found = []
+    for entry in map(str, inputs):
+        path = Path(entry)
+        if path.is_dir():
+            found += find_image_files(path)
+        elif path.is_file():
+            found.append(path)
+        elif any(character in entry for character in GLOB_CHARACTERS):
+            matches = [Path(match) for match in glob.glob(entry, recursive=True)]
+            images = [match for match in matches if match.is_file() and match.name.lower().endswith(IMAGE_EXTENSIONS)]
+            if not images:
+                raise InputImageError(f"{entry}: the pattern matches no image files")
+            found += images
+        else:
+            raise InputImageError(f"{entry}: no such file or folder")
+    unique = {str(path.resolve()): path for path in found}
+    return [unique[key] for key in sorted(unique)]
+
+
+def run_names(images: list[Path]) -> list[str]:
+    """One run name per image: its file name's stem; where stems clash, stem-<its folder's name>, and where
+    those clash too, stem-<8 hex digits of its path>. Each name depends only on the images, not on the order
+    the batch meets them."""
+    stems = Counter(image.stem for image in images)
+    named = [image.stem if stems[image.stem] == 1 else f"{image.stem}-{image.resolve().parent.name}"
+             for image in images]
+    counts = Counter(named)
+    return [name if counts[name] == 1 else f"{image.stem}-{_path_digest(image)}" for image, name in zip(images, named)]
+
+
+def _path_digest(image: Path) -> str:
+    return hashlib.sha1(str(image.resolve()).encode("utf-8")).hexdigest()[:8]
+
+
+def check_then(tasks: list[str]) -> list[str]:
+    unknown = [task for task in tasks if task not in THEN_TASKS]
+    if unknown:
+        raise ConfigError(f"--then {','.join(unknown)}: the tasks are {', '.join(THEN_TASKS)}")
+    return [task for task in THEN_TASKS if task in tasks]
+
+
+def run_batch(inputs: list[str | Path], config: TrainConfig, *, out: str | Path | None = None, device: str = "auto",
+              then: list[str] = (), on_event: EventHandler = ignore,
+              max_pixels: int = DEFAULT_MAX_PIXELS) -> BatchResult:
+    """Train (resume, or skip) a run per image of `inputs` with `config`, then the `then` tasks on each;
+    returns what happened to each image and the manifest's path."""
+    tasks = check_then(list(then))
+    config = config.validate()
+    images = collect_images(inputs)
+    names = run_names(images)
+    items = [BatchItem(str(image), str(run_root(out) / name)) for image, name in zip(images, names)]
+    manifest = run_root(out) / MANIFEST_FILE
+    for index, (item, name) in enumerate(zip(items, names), start=1):
+        started = time.perf_counter()
+        item.status = "running"
+        write_manifest(manifest, items, config)
+        try:
+            # A name that cannot be a run's, or a folder in the way, fails this image alone.
+            directory = run_path(out, name, origin=f"the name of {item.image}")
+            action = _action(directory)
+            on_event(BatchImageStarted(index, len(items), item.image, item.run, action))
+            _process(item, action, config, device, tasks, on_event, max_pixels)
+        except SinGANError as error:
+            item.status, item.error = "failed", one_line(error, 500)
+        except OSError as error:
+            item.status, item.error = "failed", describe_os_error(error)
+        item.minutes = round((time.perf_counter() - started) / 60, 3)
+        write_manifest(manifest, items, config)
+        on_event(BatchImageFinished(index, len(items), item.image, item.run, item.status, item.minutes, item.error))
+    return BatchResult(items, manifest)
+
+
+def _action(directory: Path) -> str:
+    if not singan_api.has_run(directory):
+        return "train"
+    return "skip" if open_run(directory, "singan").record.complete else "resume"
+
+
+def _process(item: BatchItem, action: str, config: TrainConfig, device: str, tasks: list[str],
+             on_event: EventHandler, max_pixels: int) -> None:
+    directory = Path(item.run)
+    if action != "skip":
+        singan_api.train_run(item.image, config, out=directory.parent, name=directory.name, device=device,
+                             resume=True, estimate=False, on_event=on_event, max_pixels=max_pixels)
+    record = open_run(directory, "singan").record
+    item.scales = [len(record.scales), record.num_scales]
+    item.status = {"train": "trained", "resume": "resumed", "skip": "skipped"}[action]
+    if tasks:
+        run = singan_api.load_run(directory, device=device)
+        for task in tasks:
+            item.outputs[task], figures = _run_task(run, task, on_event)
+            item.eval = figures or item.eval
+
+
+def _run_task(run, task: str, on_event: EventHandler) -> tuple[list[str], dict | None]:
+    """What one --then task writes into the run (its default folder), and the eval figures."""
+    if task == "sample":
+        return [str(path) for path in singan_tasks.sample_run(run, SAMPLE_SEEDS)], None
+    if task == "animate":
+        return [str(path) for path in singan_tasks.animate_run(run, on_event=on_event)], None
+    evaluation, path = singan_tasks.evaluate_run(run, on_event=on_event)
+    return [str(path)], evaluation.to_dict()
+
+
+def write_manifest(path: Path, items: list[BatchItem], config: TrainConfig) -> None:
+    """batch.json, atomically: the batch's settings and every image's state."""
+    counts = Counter(item.status for item in items)
+    atomic_write_json(path, {"format": FORMAT, "format_version": FORMAT_VERSION, "config": config.to_dict(),
+                             "counts": dict(sorted(counts.items())), "images": [asdict(item) for item in items]})
