@@ -101,3 +101,10 @@ def test_iteration_events_reach_the_display(tmp_path, pictures):
     names = [type(event).__name__ for event in events]
     assert names[0] == "BatchImageStarted" and names[-1] == "BatchImageFinished"
     assert any(isinstance(event, IterationFinished) for event in events)
+
+
+def test_a_finished_run_of_another_image_under_the_same_name_fails_that_image(tmp_path, pictures):
+    batch.run_batch([pictures / "trip" / "b.png"], SMALL, out=tmp_path, device="cpu")
+    other = write_image(tmp_path / "elsewhere" / "b.png", synthetic_image(seed=9))
+    result = batch.run_batch([other], SMALL, out=tmp_path, device="cpu")
+    assert result.items[0].status == "failed" and "holds a run of another image" in result.items[0].error

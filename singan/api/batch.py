@@ -20,10 +20,10 @@ from singan.api import singan as singan_api
 from singan.api import singan_tasks
 from singan.config.singan import TrainConfig
 from singan.data.imagefolder import IMAGE_EXTENSIONS, find_image_files
-from singan.errors import ConfigError, InputImageError, SinGANError, one_line
+from singan.errors import ConfigError, InputImageError, RunError, SinGANError, one_line
 from singan.events import BatchImageFinished, BatchImageStarted, EventHandler, ignore
 from singan.files import atomic_write_json, describe_os_error
-from singan.images import DEFAULT_MAX_PIXELS
+from singan.images import DEFAULT_MAX_PIXELS, file_sha256
 from singan.runs import open_run
 from singan.runs.directory import run_path, run_root
 
@@ -121,7 +121,7 @@ def run_batch(inputs: list[str | Path], config: TrainConfig, *, out: str | Path 
         try:
             # A name that cannot be a run's, or a folder in the way, fails this image alone.
             directory = run_path(out, name, origin=f"the name of {item.image}")
-            action = _action(directory)
+            action = _action(directory, Path(item.image))
             on_event(BatchImageStarted(index, len(items), item.image, item.run, action))
             _process(item, action, config, device, tasks, on_event, max_pixels)
         except SinGANError as error:
@@ -134,10 +134,18 @@ def run_batch(inputs: list[str | Path], config: TrainConfig, *, out: str | Path 
     return BatchResult(items, manifest)
 
 
-def _action(directory: Path) -> str:
+def _action(directory: Path, image: Path) -> str:
+    """train, resume or skip; a complete run of another image (an earlier batch's, of the same name) is an
+    error, as resuming one is."""
     if not singan_api.has_run(directory):
         return "train"
-    return "skip" if open_run(directory, "singan").record.complete else "resume"
+    record = open_run(directory, "singan").record
+    if not record.complete:
+        return "resume"
+    if file_sha256(image) != record.input.sha256:
+        raise RunError(f"{directory} holds a run of another image ({record.input.path}); give the batch another "
+                       f"--out")
+    return "skip"
 
 
 def _process(item: BatchItem, action: str, config: TrainConfig, device: str, tasks: list[str],
