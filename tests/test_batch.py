@@ -108,3 +108,30 @@ def test_a_finished_run_of_another_image_under_the_same_name_fails_that_image(tm
     other = write_image(tmp_path / "elsewhere" / "b.png", synthetic_image(seed=9))
     result = batch.run_batch([other], SMALL, out=tmp_path, device="cpu")
     assert result.items[0].status == "failed" and "holds a run of another image" in result.items[0].error
+
+
+@pytest.mark.slow
+def test_two_processes_share_the_images_and_a_relaunch_trains_none_again(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    for seed, name in enumerate("abcd"):
+        write_image(tmp_path / "pictures" / f"{name}.png", synthetic_image(seed=seed))
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "singan",
+               "batch", str(tmp_path / "pictures"), "--out", str(tmp_path / "runs"), "--min-size", "14",
+               "--max-size", "32", "--iterations", "2", "--seed", "1", "--device", "cpu", "--quiet"]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    first = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=240)
+    assert first.returncode == 0, first.stderr[-3000:]
+    manifest = json.loads((tmp_path / "runs" / "batch.json").read_text())
+    assert [item["status"] for item in manifest["images"]] == ["trained"] * 4 and manifest["processes"] == 2
+    parts = [json.loads((tmp_path / "runs" / ".batch" / f"part-{rank}-of-2.json").read_text())["images"]
+             for rank in (0, 1)]
+    assert sorted(Path(entry["image"]).name for part in parts for entry in part) == ["a.png", "b.png", "c.png", "d.png"]
+    assert {Path(entry["image"]).name for entry in parts[0]} == {"a.png", "c.png"}
+    again = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=240)
+    assert again.returncode == 0, again.stderr[-3000:]
+    manifest = json.loads((tmp_path / "runs" / "batch.json").read_text())
+    assert [item["status"] for item in manifest["images"]] == ["skipped"] * 4

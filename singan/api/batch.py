@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -19,6 +20,7 @@ from pathlib import Path
 from singan.api import singan as singan_api
 from singan.api import singan_tasks
 from singan.config.singan import TrainConfig
+from singan.device import resolve_device
 from singan.data.imagefolder import IMAGE_EXTENSIONS, find_image_files
 from singan.errors import ConfigError, InputImageError, RunError, SinGANError, one_line
 from singan.events import BatchImageFinished, BatchImageStarted, EventHandler, ignore
@@ -26,8 +28,10 @@ from singan.files import atomic_write_json, describe_os_error
 from singan.images import DEFAULT_MAX_PIXELS, file_sha256
 from singan.runs import open_run
 from singan.runs.directory import run_path, run_root
+from singan.training import distributed
 
 MANIFEST_FILE = "batch.json"
+PARTS_DIR = ".batch"
 FORMAT, FORMAT_VERSION = "singan-batch", 1
 # The tasks `--then` may run on each finished run, in this order.
 THEN_TASKS = ("sample", "animate", "eval")
@@ -53,6 +57,7 @@ class BatchItem:
 class BatchResult:
     items: list[BatchItem]
     manifest: Path
+    main: bool = True  # False in the other processes of a torchrun batch, which report nothing
 
     @property
     def failed(self) -> list[BatchItem]:
@@ -107,31 +112,49 @@ def run_batch(inputs: list[str | Path], config: TrainConfig, *, out: str | Path 
               then: list[str] = (), on_event: EventHandler = ignore,
               max_pixels: int = DEFAULT_MAX_PIXELS) -> BatchResult:
     """Train (resume, or skip) a run per image of `inputs` with `config`, then the `then` tasks on each;
-    returns what happened to each image and the manifest's path."""
+    returns what happened to each image and the manifest's path.
+
+    Under torchrun every process takes its share of the images (image i goes to process i mod N, over the
+    list sorted by path, so a relaunch gives each process the same ones), on the device of its local rank; it
+    writes only its own runs and its own part of the manifest, which the first process merges into
+    batch.json. Only the first process reports events; the result of the first process lists every image.
+    """
     tasks = check_then(list(then))
     config = config.validate()
     images = collect_images(inputs)
     names = run_names(images)
     items = [BatchItem(str(image), str(run_root(out) / name)) for image, name in zip(images, names)]
-    manifest = run_root(out) / MANIFEST_FILE
-    for index, (item, name) in enumerate(zip(items, names), start=1):
-        started = time.perf_counter()
-        item.status = "running"
-        write_manifest(manifest, items, config)
-        try:
-            # A name that cannot be a run's, or a folder in the way, fails this image alone.
-            directory = run_path(out, name, origin=f"the name of {item.image}")
-            action = _action(directory, Path(item.image))
-            on_event(BatchImageStarted(index, len(items), item.image, item.run, action))
-            _process(item, action, config, device, tasks, on_event, max_pixels)
-        except SinGANError as error:
-            item.status, item.error = "failed", one_line(error, 500)
-        except OSError as error:
-            item.status, item.error = "failed", describe_os_error(error)
-        item.minutes = round((time.perf_counter() - started) / 60, 3)
-        write_manifest(manifest, items, config)
-        on_event(BatchImageFinished(index, len(items), item.image, item.run, item.status, item.minutes, item.error))
-    return BatchResult(items, manifest)
+    device = distributed.local_device_name(device)
+    world = distributed.start(resolve_device(device).type)
+    manifest = Manifest(run_root(out), config, world)
+    report = on_event if world.main else ignore
+    try:
+        for index in range(world.rank, len(items), world.size):
+            _run_one(items, index, names[index], out, config, device, tasks, report, max_pixels, manifest)
+        distributed.barrier(world)
+        return BatchResult(manifest.merged(items), manifest.path, world.main)
+    finally:
+        distributed.stop(world)
+
+
+def _run_one(items: list[BatchItem], index: int, name: str, out, config: TrainConfig, device: str,
+             tasks: list[str], on_event: EventHandler, max_pixels: int, manifest: "Manifest") -> None:
+    item, started = items[index], time.perf_counter()
+    item.status = "running"
+    manifest.write(items)
+    try:
+        # A name that cannot be a run's, or a folder in the way, fails this image alone.
+        directory = run_path(out, name, origin=f"the name of {item.image}")
+        action = _action(directory, Path(item.image))
+        on_event(BatchImageStarted(index + 1, len(items), item.image, item.run, action))
+        _process(item, action, config, device, tasks, on_event, max_pixels)
+    except SinGANError as error:
+        item.status, item.error = "failed", one_line(error, 500)
+    except OSError as error:
+        item.status, item.error = "failed", describe_os_error(error)
+    item.minutes = round((time.perf_counter() - started) / 60, 3)
+    manifest.write(items)
+    on_event(BatchImageFinished(index + 1, len(items), item.image, item.run, item.status, item.minutes, item.error))
 
 
 def _action(directory: Path, image: Path) -> str:
@@ -174,8 +197,52 @@ def _run_task(run, task: str, on_event: EventHandler) -> tuple[list[str], dict |
     return [str(path)], evaluation.to_dict()
 
 
-def write_manifest(path: Path, items: list[BatchItem], config: TrainConfig) -> None:
-    """batch.json, atomically: the batch's settings and every image's state."""
-    counts = Counter(item.status for item in items)
-    atomic_write_json(path, {"format": FORMAT, "format_version": FORMAT_VERSION, "config": config.to_dict(),
-                             "counts": dict(sorted(counts.items())), "images": [asdict(item) for item in items]})
+class Manifest:
+    """batch.json in the run root, rewritten atomically: the batch's settings and every image's state. Under
+    torchrun each process writes only its part (.batch/part-R-of-N.json: the images it has met) and the first
+    process merges the parts into batch.json after each of its images and at the end, so that no file is
+    written by two processes."""
+
+    def __init__(self, root: Path, config: TrainConfig, world: distributed.World):
+        self.path, self.config, self.world = root / MANIFEST_FILE, config, world
+        self.parts = root / PARTS_DIR
+
+    def part_path(self, rank: int) -> Path:
+        return self.parts / f"part-{rank}-of-{self.world.size}.json"
+
+    def write(self, items: list[BatchItem]) -> None:
+        if not self.world.distributed:
+            self._write_merged(items)
+            return
+        mine = [asdict(item) for item in items if item.status != "pending"]
+        atomic_write_json(self.part_path(self.world.rank), {"images": mine})
+        self.merged(items)  # the first process writes batch.json
+
+    def merged(self, items: list[BatchItem]) -> list[BatchItem]:
+        """The images with the state their processes last wrote (this process's own as it holds them)."""
+        if not self.world.distributed:
+            return items
+        known = {}
+        for rank in range(self.world.size):
+            known |= {entry["image"]: entry for entry in _read_part(self.part_path(rank))}
+        merged = [BatchItem(**known[item.image]) if item.image in known else item for item in items]
+        if self.world.main:
+            self._write_merged(merged)
+        return merged
+
+    def _write_merged(self, items: list[BatchItem]) -> None:
+        counts = Counter(item.status for item in items)
+        atomic_write_json(self.path, {"format": FORMAT, "format_version": FORMAT_VERSION,
+                                      "config": self.config.to_dict(), "processes": self.world.size,
+                                      "counts": dict(sorted(counts.items())),
+                                      "images": [asdict(item) for item in items]})
+
+
+def _read_part(path: Path) -> list[dict]:
+    """A process's part of the manifest; none yet (or one cut short by a kill) is no entries."""
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    fields = set(BatchItem.__dataclass_fields__)
+    return [entry for entry in values.get("images", []) if isinstance(entry, dict) and set(entry) == fields]

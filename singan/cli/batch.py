@@ -39,7 +39,10 @@ def batch(
     **settings,
 ):
     """Train a SinGAN on each image into Output/<name>/: complete runs are skipped, incomplete ones resumed, a
-    failing image is reported and the batch goes on. Output/batch.json records every image's state."""
+    failing image is reported and the batch goes on. Output/batch.json records every image's state.
+
+    Several processes (GPUs, machines): torchrun --nproc_per_node N -m singan batch INPUTS ... (each takes its
+    share of the images, on the GPU of its local rank)."""
     given = {key: value for key, value in settings.items() if value is not None}
     config = preset_config(preset or DEFAULT_PRESET).replace(**given)
     tasks = [task.strip() for task in (then or "").split(",") if task.strip()]
@@ -52,8 +55,9 @@ def batch(
         errors.print("interrupted: finished images are saved, and the current one up to its last scale; run the "
                      "same command again to go on", highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
-    console.print(summary_table(result))
-    console.print(f"Manifest: [bold]{escape(str(result.manifest))}[/]", highlight=False, soft_wrap=True)
+    if result.main:
+        console.print(summary_table(result))
+        console.print(f"Manifest: [bold]{escape(str(result.manifest))}[/]", highlight=False, soft_wrap=True)
     if result.failed:
         raise typer.Exit(1)
 
