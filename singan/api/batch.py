@@ -132,7 +132,7 @@ def run_batch(inputs: list[str | Path], config: TrainConfig, *, out: str | Path 
         for index in range(world.rank, len(items), world.size):
             _run_one(items, index, names[index], out, config, device, tasks, report, max_pixels, manifest)
         distributed.barrier(world)
-        return BatchResult(manifest.merged(items), manifest.path, world.main)
+        return BatchResult(manifest.finish(items), manifest.path, world.main)
     finally:
         distributed.stop(world)
 
@@ -216,7 +216,15 @@ class Manifest:
             return
         mine = [asdict(item) for item in items if item.status != "pending"]
         atomic_write_json(self.part_path(self.world.rank), {"images": mine})
-        self.merged(items)  # the first process writes batch.json
+        if self.world.main:
+            self._write_merged(self.merged(items))
+
+    def finish(self, items: list[BatchItem]) -> list[BatchItem]:
+        """Every image's last state once all processes are done; the first process writes it to batch.json."""
+        merged = self.merged(items)
+        if self.world.distributed and self.world.main:  # one process wrote batch.json after every image already
+            self._write_merged(merged)
+        return merged
 
     def merged(self, items: list[BatchItem]) -> list[BatchItem]:
         """The images with the state their processes last wrote (this process's own as it holds them)."""
@@ -225,10 +233,7 @@ class Manifest:
         known = {}
         for rank in range(self.world.size):
             known |= {entry["image"]: entry for entry in _read_part(self.part_path(rank))}
-        merged = [BatchItem(**known[item.image]) if item.image in known else item for item in items]
-        if self.world.main:
-            self._write_merged(merged)
-        return merged
+        return [BatchItem(**known[item.image]) if item.image in known else item for item in items]
 
     def _write_merged(self, items: list[BatchItem]) -> None:
         counts = Counter(item.status for item in items)

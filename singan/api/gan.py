@@ -244,7 +244,6 @@ def generate_images(generator: nn.Module, seeds: list[int], out: str | Path, *, 
     check_folder(out)
     if noise_seed is not None:
         check_seeds([noise_seed], "--noise-seed")
-    draws.check(generator, seeds)
     if grid:  # the images are kept, joined and tiled: three copies at once
         check_images_fit(generator, len(seeds), 3, f"--grid of {len(seeds)} images", "give fewer --seeds")
     kept = []  # the images of the grid; without one, each image is written and dropped

@@ -145,7 +145,7 @@ def convert_ada(network: PersistentObject) -> ConvertedNetwork:
                "z_dim": state["mapping.fc0.weight"].shape[1] - (state["mapping.w_avg"].shape[0] if label_count else 0),
                "w_dim": state["mapping.w_avg"].shape[0], "mapping_layers": mapping_layers,
                **schedule(resolution, widths, ADA), "mapping_lr_mul": float(mapping_kwargs.get("lr_multiplier", 0.01)),
-               "conv_clamp": _float_or_none(synthesis_kwargs.get("conv_clamp")), "constant_noise": True,
+               "conv_clamp": float_or_none(synthesis_kwargs.get("conv_clamp")), "constant_noise": True,
                "label_count": label_count}
     tensors = {"w_avg": state["mapping.w_avg"]}
     for index in range(mapping_layers):
@@ -167,7 +167,7 @@ def convert_ada(network: PersistentObject) -> ConvertedNetwork:
     return ConvertedNetwork("stylegan2", options, tensors, ADA, notes)
 
 
-def _float_or_none(value: object) -> float | None:
+def float_or_none(value: object) -> float | None:
     return None if value is None else float(value)
 
 

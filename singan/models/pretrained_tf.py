@@ -16,7 +16,8 @@ import re
 import numpy as np
 
 from singan.errors import ForeignFileError
-from singan.models.pretrained_layouts import ConvertedNetwork, as_tensor, check_complete, log2, resolution_of, schedule
+from singan.models.pretrained_layouts import (ConvertedNetwork, as_tensor, check_complete, float_or_none, log2,
+                                              resolution_of, schedule)
 from singan.unpickler import TFNetwork
 
 TF_STYLEGAN2 = "nvlabs-tf-stylegan2"
@@ -111,7 +112,7 @@ def _stylegan2(network: TFNetwork, tensors: dict) -> ConvertedNetwork:
                "z_dim": converted["mapping.layers.0.weight"].shape[1] - (w_dim if label_count else 0), "w_dim": w_dim,
                "mapping_layers": mapping_layers, **schedule(resolution, widths, source),
                "mapping_lr_mul": float(kwargs.get("mapping_lrmul", 0.01)),
-               "conv_clamp": None if kwargs.get("conv_clamp") is None else float(kwargs["conv_clamp"]),
+               "conv_clamp": float_or_none(kwargs.get("conv_clamp")),
                "constant_noise": True, "label_count": label_count}
     converted["input_block.constant"] = _get(tensors, "synthesis/4x4/Const/const", source)
     converted |= _stylegan2_layer(tensors, "synthesis/4x4/Conv", "input_block.conv", "synthesis/noise0")
