@@ -2,4 +2,5 @@
 
 from singan.cli import main
 
-main()
+if __name__ == "__main__":  # not when a job process of `singan batch --jobs-per-device` starts
+    main()

@@ -135,3 +135,40 @@ def test_two_processes_share_the_images_and_a_relaunch_trains_none_again(tmp_pat
     assert again.returncode == 0, again.stderr[-3000:]
     manifest = json.loads((tmp_path / "runs" / "batch.json").read_text())
     assert [item["status"] for item in manifest["images"]] == ["skipped"] * 4
+
+
+@pytest.mark.slow
+def test_two_jobs_on_one_device_train_each_image_once_as_one_job_would(tmp_path):
+    """--jobs-per-device 2: two job processes share the images (i mod 2), each run is the run one process
+    would have trained (same seed, same device), and a relaunch skips them all."""
+    from safetensors.torch import load_file
+
+    for seed, name in enumerate("ab"):
+        write_image(tmp_path / "pictures" / f"{name}.png", synthetic_image(seed=seed))
+    result = batch.run_batch([tmp_path / "pictures"], SMALL, out=tmp_path / "jobs", device="cpu", jobs_per_device=2)
+    assert [item.status for item in result.items] == ["trained"] * 2
+    manifest = json.loads((tmp_path / "jobs" / "batch.json").read_text())
+    assert [item["status"] for item in manifest["images"]] == ["trained"] * 2 and manifest["processes"] == 2
+    part = json.loads((tmp_path / "jobs" / ".batch" / "part-1-of-2.json").read_text())["images"]
+    assert [entry["image"].split("/")[-1] for entry in part] == ["b.png"]
+
+    alone = batch.run_batch([tmp_path / "pictures" / "b.png"], SMALL, out=tmp_path / "alone", device="cpu")
+    assert alone.items[0].status == "trained"
+    for name in sorted(path.name for path in (tmp_path / "alone" / "b").glob("*.safetensors")):
+        ours, theirs = load_file(tmp_path / "jobs" / "b" / name), load_file(tmp_path / "alone" / "b" / name)
+        assert ours.keys() == theirs.keys() and all(ours[key].equal(theirs[key]) for key in ours), name
+
+    again = batch.run_batch([tmp_path / "pictures"], SMALL, out=tmp_path / "jobs", device="cpu")
+    assert [item.status for item in again.items] == ["skipped"] * 2
+
+
+def test_a_dead_job_fails_its_unfinished_images(tmp_path, pictures, monkeypatch):
+    from singan.api import batch_jobs
+
+    monkeypatch.setattr(batch_jobs, "run_jobs", lambda target, arguments, on_event: [0, -9])
+    result = batch.run_batch([pictures], SMALL, out=tmp_path, device="cpu", jobs_per_device=2)
+    assert [item.status for item in result.items] == ["pending", "failed", "pending"]
+    assert "exit code -9" in result.items[1].error and "run the batch again" in result.items[1].error
+    assert json.loads((tmp_path / "batch.json").read_text())["counts"] == {"failed": 1, "pending": 2}
+    with pytest.raises(ConfigError, match="--jobs-per-device 0"):
+        batch.run_batch([pictures], SMALL, out=tmp_path, device="cpu", jobs_per_device=0)

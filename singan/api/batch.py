@@ -17,6 +17,9 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import torch
+
+from singan.api import batch_jobs
 from singan.api import singan as singan_api
 from singan.api import singan_tasks
 from singan.config.singan import TrainConfig
@@ -109,45 +112,105 @@ def check_then(tasks: list[str]) -> list[str]:
 
 
 def run_batch(inputs: list[str | Path], config: TrainConfig, *, out: str | Path | None = None, device: str = "auto",
-              then: list[str] = (), on_event: EventHandler = ignore,
-              max_pixels: int = DEFAULT_MAX_PIXELS) -> BatchResult:
+              then: list[str] = (), on_event: EventHandler = ignore, max_pixels: int = DEFAULT_MAX_PIXELS,
+              jobs_per_device: int = 1) -> BatchResult:
     """Train (resume, or skip) a run per image of `inputs` with `config`, then the `then` tasks on each;
     returns what happened to each image and the manifest's path.
 
-    Under torchrun every process takes its share of the images (image i goes to process i mod N, over the
-    list sorted by path, so a relaunch gives each process the same ones), on the device of its local rank; it
-    writes only its own runs and its own part of the manifest, which the first process merges into
-    batch.json. Only the first process reports events; the result of the first process lists every image.
+    The images are shared out over slots: under torchrun every process has `jobs_per_device` slots (job
+    processes on its local rank's device, when more than one), image i goes to slot i mod (processes x jobs)
+    over the list sorted by path, so a relaunch gives each slot the same ones. A slot writes only its own runs
+    and its own part of the manifest; the first slot merges the parts into batch.json. Only the first
+    process reports events; the result of the first process lists every image.
     """
     tasks = check_then(list(then))
     config = config.validate()
+    if jobs_per_device < 1:
+        raise ConfigError(f"--jobs-per-device {jobs_per_device}: give 1 or more")
     images = collect_images(inputs)
     names = run_names(images)
     items = [BatchItem(str(image), str(run_root(out) / name)) for image, name in zip(images, names)]
     device = distributed.local_device_name(device)
     world = distributed.start(resolve_device(device).type)
-    manifest = Manifest(run_root(out), config, world)
+    slots = world.size * jobs_per_device
+    plan = Plan(names, None if out is None else str(out), config, device, tasks, max_pixels, slots)
     report = on_event if world.main else ignore
+    manifest = Manifest(run_root(out), config, distributed.World(world.rank * jobs_per_device, slots))
     try:
-        for index in range(world.rank, len(items), world.size):
-            _run_one(items, index, names[index], out, config, device, tasks, report, max_pixels, manifest)
+        if jobs_per_device == 1:
+            run_slot(plan, items, world.rank, report)
+        else:
+            _run_jobs(plan, items, [world.rank * jobs_per_device + job for job in range(jobs_per_device)], report)
         distributed.barrier(world)
         return BatchResult(manifest.finish(items), manifest.path, world.main)
+    except KeyboardInterrupt:
+        if jobs_per_device > 1:  # the jobs' last states, which the first job may not have merged
+            manifest.finish(items)
+        raise
     finally:
         distributed.stop(world)
 
 
-def _run_one(items: list[BatchItem], index: int, name: str, out, config: TrainConfig, device: str,
-             tasks: list[str], on_event: EventHandler, max_pixels: int, manifest: "Manifest") -> None:
+@dataclass(frozen=True)
+class Plan:
+    """What every slot of a batch needs besides its images (sent to job processes as it is)."""
+
+    names: list[str]
+    out: str | None
+    config: TrainConfig
+    device: str
+    tasks: list[str]
+    max_pixels: int
+    slots: int
+
+
+def run_slot(plan: Plan, items: list[BatchItem], slot: int, on_event: EventHandler) -> None:
+    """The images of one slot (i mod slots == slot), one after another."""
+    manifest = Manifest(run_root(plan.out), plan.config, distributed.World(slot, plan.slots))
+    for index in range(slot, len(items), plan.slots):
+        _run_one(items, index, plan, on_event, manifest)
+
+
+def _run_jobs(plan: Plan, items: list[BatchItem], slots: list[int], on_event: EventHandler) -> None:
+    """This process's slots as job processes on its device at once; a job that dies has its unfinished images
+    failed in its part of the manifest (it no longer writes there), so the batch still ends with every image's
+    state."""
+    threads = max(1, torch.get_num_threads() // len(slots))  # K jobs on the cores one process had: no spinning
+    codes = batch_jobs.run_jobs(_job_main, [(plan, items, slot, threads) for slot in slots], on_event)
+    for slot, code in zip(slots, codes):
+        if code != 0:
+            _fail_unfinished(plan, items, slot, f"its job process stopped (exit code {code}) before finishing it; "
+                                                f"run the batch again")
+
+
+def _job_main(plan: Plan, items: list[BatchItem], slot: int, threads: int, on_event: EventHandler) -> None:
+    """A job process: its slot's images, reporting only the per-image events (the parent shows one line per
+    image; the iteration events of several images at once would make no sense as one set of bars)."""
+    torch.set_num_threads(threads)
+    run_slot(plan, items, slot, batch_jobs.only(on_event, (BatchImageStarted, BatchImageFinished)))
+
+
+def _fail_unfinished(plan: Plan, items: list[BatchItem], slot: int, reason: str) -> None:
+    manifest = Manifest(run_root(plan.out), plan.config, distributed.World(slot, plan.slots))
+    known = {entry["image"]: BatchItem(**entry) for entry in _read_part(manifest.part_path(slot))}
+    states = list(items)
+    for index in range(slot, len(items), plan.slots):
+        states[index] = known.get(items[index].image, items[index])
+        if states[index].status in ("pending", "running"):
+            states[index].status, states[index].error = "failed", reason
+    manifest.write(states)
+
+
+def _run_one(items: list[BatchItem], index: int, plan: Plan, on_event: EventHandler, manifest: "Manifest") -> None:
     item, started = items[index], time.perf_counter()
     item.status = "running"
     manifest.write(items)
     try:
         # A name that cannot be a run's, or a folder in the way, fails this image alone.
-        directory = run_path(out, name, origin=f"the name of {item.image}")
+        directory = run_path(plan.out, plan.names[index], origin=f"the name of {item.image}")
         action = _action(directory, Path(item.image))
         on_event(BatchImageStarted(index + 1, len(items), item.image, item.run, action))
-        _process(item, action, config, device, tasks, on_event, max_pixels)
+        _process(item, action, plan, on_event)
     except SinGANError as error:
         item.status, item.error = "failed", one_line(error, 500)
     except OSError as error:
@@ -171,18 +234,17 @@ def _action(directory: Path, image: Path) -> str:
     return "skip"
 
 
-def _process(item: BatchItem, action: str, config: TrainConfig, device: str, tasks: list[str],
-             on_event: EventHandler, max_pixels: int) -> None:
+def _process(item: BatchItem, action: str, plan: Plan, on_event: EventHandler) -> None:
     directory = Path(item.run)
     if action != "skip":
-        singan_api.train_run(item.image, config, out=directory.parent, name=directory.name, device=device,
-                             resume=True, estimate=False, on_event=on_event, max_pixels=max_pixels)
+        singan_api.train_run(item.image, plan.config, out=directory.parent, name=directory.name, device=plan.device,
+                             resume=True, estimate=False, on_event=on_event, max_pixels=plan.max_pixels)
     record = open_run(directory, "singan").record
     item.scales = [len(record.scales), record.num_scales]
     item.status = {"train": "trained", "resume": "resumed", "skip": "skipped"}[action]
-    if tasks:
-        run = singan_api.load_run(directory, device=device)
-        for task in tasks:
+    if plan.tasks:
+        run = singan_api.load_run(directory, device=plan.device)
+        for task in plan.tasks:
             item.outputs[task], figures = _run_task(run, task, on_event)
             item.eval = figures or item.eval
 
@@ -198,10 +260,10 @@ def _run_task(run, task: str, on_event: EventHandler) -> tuple[list[str], dict |
 
 
 class Manifest:
-    """batch.json in the run root, rewritten atomically: the batch's settings and every image's state. Under
-    torchrun each process writes only its part (.batch/part-R-of-N.json: the images it has met) and the first
-    process merges the parts into batch.json after each of its images and at the end, so that no file is
-    written by two processes."""
+    """batch.json in the run root, rewritten atomically: the batch's settings and every image's state. With more
+    than one slot (torchrun, --jobs-per-device) each slot writes only its part (.batch/part-S-of-N.json: the
+    images it has met) and the first slot merges the parts into batch.json after each of its images (and the
+    first process at the end), so that no file is written by two processes at once."""
 
     def __init__(self, root: Path, config: TrainConfig, world: distributed.World):
         self.path, self.config, self.world = root / MANIFEST_FILE, config, world

@@ -34,6 +34,9 @@ def batch(
     out: RunsOutOption = None,
     device: DeviceOption = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars; the summary table only")] = False,
+    jobs_per_device: Annotated[int, typer.Option(
+        help="images trained at once on each device, each by its own process (a single SinGAN leaves a large GPU "
+             "mostly idle at its coarse scales); progress is then one line per image", min=1)] = 1,
     log_seconds: LogSecondsOption = LOG_SECONDS,
     max_pixels: MaxPixelsOption = DEFAULT_MAX_PIXELS,
     **settings,
@@ -42,7 +45,7 @@ def batch(
     failing image is reported and the batch goes on. Output/batch.json records every image's state.
 
     Several processes (GPUs, machines): torchrun --nproc_per_node N -m singan batch INPUTS ... (each takes its
-    share of the images, on the GPU of its local rank)."""
+    share of the images, on the GPU of its local rank); --jobs-per-device K trains K images at once on each."""
     given = {key: value for key, value in settings.items() if value is not None}
     config = preset_config(preset or DEFAULT_PRESET).replace(**given)
     tasks = [task.strip() for task in (then or "").split(",") if task.strip()]
@@ -50,7 +53,7 @@ def batch(
     try:
         with display:
             result = batch_api.run_batch(inputs, config, out=out, device=device, then=tasks, on_event=display,
-                                         max_pixels=max_pixels)
+                                         max_pixels=max_pixels, jobs_per_device=jobs_per_device)
     except KeyboardInterrupt:
         errors.print("interrupted: finished images are saved, and the current one up to its last scale; run the "
                      "same command again to go on", highlight=False, soft_wrap=True)
@@ -88,3 +91,6 @@ class BatchDisplay(TrainingDisplay):
         if event.status == "failed":
             self.progress.console.print(f"[red][{event.index}/{event.count}] {escape(event.image)} failed:[/] "
                                         f"{escape(event.error or '')}", highlight=False)
+        else:
+            self.progress.console.print(f"[dim][{event.index}/{event.count}] {escape(event.image)}: {event.status} "
+                                        f"in {duration(event.minutes * 60)}[/]", highlight=False)

@@ -1,0 +1,143 @@
+"""`singan batch` against training the same images one after another, and two processes against one.
+
+    python benchmarks/batch_throughput.py                      # the four Input/Images examples, quick preset
+    python benchmarks/batch_throughput.py --iterations 50      # a shorter run of the same comparison
+
+Phases, run in this order in one session (each `singan` command is a new process, as a user runs it):
+  sequential  `singan train IMAGE` for each image in turn;
+  batch       `singan batch IMAGES` (one process, all threads): should take the sequential total;
+  torchrun    `torchrun --nproc_per_node 2 -m singan batch IMAGES`, one thread per process;
+  jobs        `singan batch IMAGES --jobs-per-device 2` (two job processes, one thread each).
+The batch's runs are checked to be the sequential runs bit for bit (same seed, same threads). Writes the
+"batch_throughput" section of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from report import machine_description, write_section
+
+ROOT = Path(__file__).resolve().parents[1]
+PHASES = ("sequential", "batch", "torchrun", "jobs")
+
+
+def main() -> None:
+    arguments = parse_arguments()
+    images = sorted(Path(image).resolve() for image in arguments.images)
+    settings = ["--preset", arguments.preset, "--seed", "0", "--device", "cpu", "--quiet"]
+    settings += [] if arguments.iterations is None else ["--iterations", str(arguments.iterations)]
+    settings += [] if arguments.max_size is None else ["--max-size", str(arguments.max_size)]
+    seconds, minutes = {}, {}
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        for phase in arguments.phases:
+            started = time.perf_counter()
+            run_phase(phase, images, settings, root / phase)
+            seconds[phase] = time.perf_counter() - started
+            minutes[phase] = per_image_minutes(root / phase, phase, images)
+            print(f"{phase}: {seconds[phase] / 60:.2f} min", flush=True)
+        same = same_runs(root / "sequential", root / "batch", images) if {"sequential", "batch"} <= set(seconds) else None
+    body = section(arguments, images, seconds, minutes, same)
+    write_section("batch_throughput", body)
+    print(body)
+
+
+def parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("images", nargs="*", default=sorted((ROOT / "Input" / "Images").glob("*.png")))
+    parser.add_argument("--preset", default="quick")
+    parser.add_argument("--iterations", type=int, help="iterations per scale instead of the preset's")
+    parser.add_argument("--max-size", type=int, help="the longest side instead of the preset's")
+    parser.add_argument("--phases", type=lambda text: text.split(","), default=list(PHASES),
+                        help=f"comma-separated, of {','.join(PHASES)}")
+    return parser.parse_args()
+
+
+def run_phase(phase: str, images: list[Path], settings: list[str], out: Path) -> None:
+    singan = [sys.executable, "-m", "singan"]
+    one_thread = {**os.environ, "OMP_NUM_THREADS": "1"}
+    if phase == "sequential":
+        for image in images:
+            run(singan + ["train", str(image), "--out", str(out), "--name", image.stem, *settings])
+    elif phase == "batch":
+        run(singan + ["batch", *map(str, images), "--out", str(out), *settings])
+    elif phase == "torchrun":
+        run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "singan",
+             "batch", *map(str, images), "--out", str(out), *settings], environment=one_thread)
+    elif phase == "jobs":
+        # One thread per job: the parent keeps the machine's threads and gives each of 2 jobs half.
+        run(singan + ["batch", *map(str, images), "--out", str(out), "--jobs-per-device", "2", *settings])
+    else:
+        raise SystemExit(f"unknown phase {phase!r}: choose from {', '.join(PHASES)}")
+
+
+def run(command: list[str], environment: dict | None = None) -> None:
+    subprocess.run(command, cwd=ROOT, env=environment, check=True, stdout=subprocess.DEVNULL)
+
+
+def per_image_minutes(out: Path, phase: str, images: list[Path]) -> list[float] | None:
+    """The batch manifest's minutes per image (the sequential phase has no manifest)."""
+    if phase == "sequential":
+        return None
+    manifest = json.loads((out / "batch.json").read_text())
+    assert [item["status"] for item in manifest["images"]] == ["trained"] * len(images), manifest["counts"]
+    return [item["minutes"] for item in manifest["images"]]
+
+
+def same_runs(first: Path, second: Path, images: list[Path]) -> bool:
+    """Whether every network file of the two phases' runs holds the same tensors."""
+    for image in images:
+        names = sorted(path.name for path in (first / image.stem).glob("*.safetensors"))
+        for name in names:
+            ours, theirs = load_file(first / image.stem / name), load_file(second / image.stem / name)
+            if ours.keys() != theirs.keys() or not all(ours[key].equal(theirs[key]) for key in ours):
+                return False
+    return True
+
+
+def section(arguments, images, seconds: dict, minutes: dict, same: bool | None) -> str:
+    overrides = "".join(f" --{name.replace('_', '-')} {value}" for name, value in
+                        (("iterations", arguments.iterations), ("max_size", arguments.max_size)) if value is not None)
+    lines = [
+        "## `singan batch` against one image after another, and two processes against one",
+        "",
+        f"Machine: {machine_description(torch.device('cpu'))}.",
+        f"Command: `python benchmarks/batch_throughput.py{overrides}`: {len(images)} images "
+        f"({', '.join(image.name for image in images)}), `--preset {arguments.preset}{overrides} --seed 0`, "
+        "each phase a new `singan` process, the phases one after another in one session.",
+        "",
+        "| phase | what runs | total min | images per hour | min per image (manifest) |",
+        "|---|---|---|---|---|",
+    ]
+    described = {"sequential": "`singan train` per image, in turn", "batch": "`singan batch`, 1 process",
+                 "torchrun": "`torchrun --nproc_per_node 2 -m singan batch`, 1 thread each",
+                 "jobs": "`singan batch --jobs-per-device 2`, 1 thread each"}
+    for phase, total in seconds.items():
+        per_image = "-" if minutes[phase] is None else ", ".join(f"{value:.2f}" for value in minutes[phase])
+        lines.append(f"| {phase} | {described[phase]} | {total / 60:.2f} | {len(images) * 3600 / total:.1f} | "
+                     f"{per_image} |")
+    lines.append("")
+    if "sequential" in seconds and "batch" in seconds:
+        lines.append(f"Batch against sequential: {seconds['batch'] / seconds['sequential']:.3f}x the time "
+                     f"(target: 1.00, no overhead); the batch's runs are the sequential runs bit for bit: "
+                     f"{'yes' if same else 'NO'}.")
+    for phase in ("torchrun", "jobs"):
+        if phase in seconds and "batch" in seconds:
+            lines.append(f"Throughput of {phase} (2 processes) against 1 process: "
+                         f"{seconds['batch'] / seconds[phase]:.2f}x.")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
