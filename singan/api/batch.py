@@ -23,7 +23,7 @@ from singan.api import batch_jobs
 from singan.api import singan as singan_api
 from singan.api import singan_tasks
 from singan.config.singan import TrainConfig
-from singan.device import resolve_device
+from singan.device import peak_memory_mb, reset_peak_memory, resolve_device
 from singan.data.imagefolder import IMAGE_EXTENSIONS, find_image_files
 from singan.errors import ConfigError, InputImageError, RunError, SinGANError, one_line
 from singan.events import BatchImageFinished, BatchImageStarted, EventHandler, ignore
@@ -54,6 +54,7 @@ class BatchItem:
     error: str | None = None
     outputs: dict = field(default_factory=dict)  # task -> what it wrote
     eval: dict | None = None
+    peak_gpu_mb: float | None = None  # the most GPU memory the image's training and tasks held (CUDA only)
 
 
 @dataclass
@@ -235,7 +236,15 @@ def _action(directory: Path, image: Path) -> str:
 
 
 def _process(item: BatchItem, action: str, plan: Plan, on_event: EventHandler) -> None:
-    directory = Path(item.run)
+    directory, device = Path(item.run), resolve_device(plan.device)
+    reset_peak_memory(device)
+    try:
+        _train_and_tasks(item, directory, action, plan, on_event)
+    finally:
+        item.peak_gpu_mb = peak_memory_mb(device)
+
+
+def _train_and_tasks(item: BatchItem, directory: Path, action: str, plan: Plan, on_event: EventHandler) -> None:
     if action != "skip":
         singan_api.train_run(item.image, plan.config, out=directory.parent, name=directory.name, device=plan.device,
                              resume=True, estimate=False, on_event=on_event, max_pixels=plan.max_pixels)
