@@ -43,7 +43,7 @@ def main() -> None:
     phases = [f"jobs-{count}" if phase == "jobs" else phase for phase in arguments.phases
               for count in (arguments.jobs if phase == "jobs" else [None])]
     with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
+        root = Path(arguments.keep or folder)
         for phase in phases:
             started = time.perf_counter()
             run_phase(phase, images, settings, root / phase)
@@ -66,6 +66,7 @@ def parse_arguments() -> argparse.Namespace:
                         help=f"comma-separated, of {','.join(PHASES)}")
     parser.add_argument("--jobs", type=lambda text: [int(count) for count in text.split(",")], default=[2],
                         help="the --jobs-per-device values of the jobs phase, comma-separated")
+    parser.add_argument("--keep", help="a folder to keep the phases' runs in (one folder per phase)")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda (torchrun then needs a GPU per process)")
     return parser.parse_args()
 

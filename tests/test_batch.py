@@ -87,10 +87,14 @@ def test_the_command_prints_a_table_and_fails_at_the_end_if_an_image_failed(tmp_
     assert "trained" in result.output and "failed" in result.output and "Traceback" not in result.output
     assert (tmp_path / "runs" / "b" / "run.json").is_file()
     result = runner.invoke(app, ["batch", str(pictures / "trip" / "b.png"), "--out", str(tmp_path / "runs"),
-                                 "--quiet", "--then", "eval", *flags])
+                                 "--quiet", "--then", "report,eval", *flags])
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "runs" / "batch.json").read_text())
     assert manifest["images"][0]["status"] == "skipped" and manifest["images"][0]["eval"]["swd"]
+    # --then report: after every image, each run's page and the batch's index, which links to them
+    index = (tmp_path / "runs" / "report.html").read_text()
+    assert "Report:" in result.output and 'href="b/report.html"' in index and "SWD" in index
+    assert (tmp_path / "runs" / "b" / "report.html").is_file()
     result = runner.invoke(app, ["batch", str(pictures), "--then", "paint", "--out", str(tmp_path / "runs")])
     assert result.exit_code == 1 and "--then paint" in result.output
 

@@ -26,7 +26,7 @@ from singan.config.singan import TrainConfig
 from singan.device import peak_memory_mb, reset_peak_memory, resolve_device
 from singan.data.imagefolder import IMAGE_EXTENSIONS, find_image_files
 from singan.errors import ConfigError, InputImageError, RunError, SinGANError, one_line
-from singan.events import BatchImageFinished, BatchImageStarted, EventHandler, ignore
+from singan.events import BatchImageFinished, BatchImageStarted, EventHandler, Notice, ignore
 from singan.files import atomic_write_json, describe_os_error
 from singan.images import DEFAULT_MAX_PIXELS, file_sha256
 from singan.runs import open_run
@@ -36,8 +36,10 @@ from singan.training import distributed
 MANIFEST_FILE = "batch.json"
 PARTS_DIR = ".batch"
 FORMAT, FORMAT_VERSION = "singan-batch", 1
-# The tasks `--then` may run on each finished run, in this order.
-THEN_TASKS = ("sample", "animate", "eval")
+# The tasks `--then` may run on each finished run, in this order; `report` writes the pages of every run and
+# the batch's index once all images are done (the index needs them all).
+THEN_TASKS = ("sample", "animate", "eval", "report")
+RUN_TASKS = THEN_TASKS[:-1]
 SAMPLE_SEEDS = [0, 1, 2, 3]
 GLOB_CHARACTERS = "*?["
 
@@ -62,6 +64,7 @@ class BatchResult:
     items: list[BatchItem]
     manifest: Path
     main: bool = True  # False in the other processes of a torchrun batch, which report nothing
+    report: Path | None = None  # the batch's index page (--then report)
 
     @property
     def failed(self) -> list[BatchItem]:
@@ -143,7 +146,10 @@ def run_batch(inputs: list[str | Path], config: TrainConfig, *, out: str | Path 
         else:
             _run_jobs(plan, items, [world.rank * jobs_per_device + job for job in range(jobs_per_device)], report)
         distributed.barrier(world)
-        return BatchResult(manifest.finish(items), manifest.path, world.main)
+        result = BatchResult(manifest.finish(items), manifest.path, world.main)
+        if "report" in tasks and world.main:
+            result.report = _write_report(run_root(out), device, on_event)
+        return result
     except KeyboardInterrupt:
         if jobs_per_device > 1:  # the jobs' last states, which the first job may not have merged
             manifest.finish(items)
@@ -251,14 +257,15 @@ def _train_and_tasks(item: BatchItem, directory: Path, action: str, plan: Plan, 
     record = open_run(directory, "singan").record
     item.scales = [len(record.scales), record.num_scales]
     item.status = {"train": "trained", "resume": "resumed", "skip": "skipped"}[action]
-    if plan.tasks:
+    tasks = [task for task in plan.tasks if task in RUN_TASKS]
+    if tasks:
         run = singan_api.load_run(directory, device=plan.device)
-        for task in plan.tasks:
-            item.outputs[task], figures = _run_task(run, task, on_event)
+        for task in tasks:
+            item.outputs[task], figures = _run_task(run, task, plan, on_event)
             item.eval = figures or item.eval
 
 
-def _run_task(run, task: str, on_event: EventHandler) -> tuple[list[str], dict | None]:
+def _run_task(run, task: str, plan: Plan, on_event: EventHandler) -> tuple[list[str], dict | None]:
     """What one --then task writes into the run (its default folder), and the eval figures."""
     if task == "sample":
         return [str(path) for path in singan_tasks.sample_run(run, SAMPLE_SEEDS)], None
@@ -266,6 +273,19 @@ def _run_task(run, task: str, on_event: EventHandler) -> tuple[list[str], dict |
         return [str(path) for path in singan_tasks.animate_run(run, on_event=on_event)], None
     evaluation, path = singan_tasks.evaluate_run(run, on_event=on_event)
     return [str(path)], evaluation.to_dict()
+
+
+def _write_report(root: Path, device: str, on_event: EventHandler) -> Path | None:
+    """The batch's index page and its runs' pages; a failure to write them is a notice, the batch is done."""
+    from singan.api.report import write_report  # here: the report reads this module's manifest
+
+    try:
+        return write_report(root, device=device, on_event=on_event)
+    except SinGANError as error:
+        on_event(Notice(f"no report: {one_line(error, 500)}"))
+    except OSError as error:
+        on_event(Notice(f"no report: {describe_os_error(error)}"))
+    return None
 
 
 class Manifest:

@@ -61,6 +61,8 @@ def batch(
     if result.main:
         console.print(summary_table(result))
         console.print(f"Manifest: [bold]{escape(str(result.manifest))}[/]", highlight=False, soft_wrap=True)
+        if result.report is not None:
+            console.print(f"Report: [bold]{escape(str(result.report))}[/]", highlight=False, soft_wrap=True)
     if result.failed:
         raise typer.Exit(1)
 

@@ -24,6 +24,8 @@ from singan.tensorfile import TensorFileError, compare_tensors, encode_tensors, 
 
 LOG_FILE = "log.jsonl"
 EVALUATION_FILE = "eval.json"
+# `singan report`'s page of a run, which every format lists among its files (so --force replaces it).
+REPORT_FILE = "report.html"
 # A trained multi-image run's resumable state (GAN and ESRGAN families): every tensor and, as JSON, the counters.
 CHECKPOINT_FILE = "checkpoint.safetensors"
 

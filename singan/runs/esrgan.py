@@ -21,14 +21,15 @@ from singan.files import atomic_write_bytes
 from singan.images import encode_png
 from singan.models.esrgan_layouts import ARCHITECTURES, Detected
 from singan.runs.common import (  # noqa: F401 (save_checkpoint: part of this format's interface)
-    CHECKPOINT_FILE, EVALUATION_FILE, LOG_FILE, RECORD_FILE, RecordHeader, RunKind, check_record_format,
+    CHECKPOINT_FILE, EVALUATION_FILE, LOG_FILE, RECORD_FILE, REPORT_FILE, RecordHeader, RunKind, check_record_format,
     check_run_tensors, read_run_tensors, save_checkpoint, write_record)
 from singan.tensorfile import encode_tensors, split_state
 
 GENERATOR_FILE = "generator.safetensors"
 SNAPSHOTS_DIR = "snapshots"
 RUN_FILES = tuple(re.escape(name) for name in (RECORD_FILE, GENERATOR_FILE, CHECKPOINT_FILE, LOG_FILE,
-                                                EVALUATION_FILE)) + (rf"{SNAPSHOTS_DIR}/snapshot_\d{{7,}}\.png",)
+                                                EVALUATION_FILE, REPORT_FILE)) + (
+    rf"{SNAPSHOTS_DIR}/snapshot_\d{{7,}}\.png",)
 KIND = RunKind(format="singan-esrgan-run", version=1, family="esrgan", label="ESRGAN-family run",
                description="ESRGAN-family super-resolution run", commands="`singan esrgan upscale --weights RUN`",
                version_label="ESRGAN run format", files=RUN_FILES)

@@ -26,7 +26,7 @@ from singan.files import atomic_write_bytes
 from singan.images import encode_png
 from singan.models.latent import StagedGenerator
 from singan.runs.common import (  # noqa: F401 (save_checkpoint: part of this format's interface)
-    CHECKPOINT_FILE, EVALUATION_FILE, LOG_FILE, RECORD_FILE, RecordHeader, RunKind, check_record_format,
+    CHECKPOINT_FILE, EVALUATION_FILE, LOG_FILE, RECORD_FILE, REPORT_FILE, RecordHeader, RunKind, check_record_format,
     check_run_tensors, read_run_tensors, save_checkpoint)
 from singan.runs.directory import run_path
 from singan.tensorfile import prefixed, split_state, unprefixed
@@ -35,7 +35,8 @@ from singan.training.architectures import build_generator, checked, objective_of
 SNAPSHOTS_DIR = "snapshots"
 # The files a run directory holds (regular expressions of paths inside it): the training's, then the files
 # the tasks write into their default folders. --force deletes these and nothing else.
-RUN_FILES = tuple(re.escape(name) for name in (RECORD_FILE, CHECKPOINT_FILE, LOG_FILE, EVALUATION_FILE)) + (
+RUN_FILES = tuple(re.escape(name) for name in (RECORD_FILE, CHECKPOINT_FILE, LOG_FILE, EVALUATION_FILE,
+                                                REPORT_FILE)) + (
     rf"{SNAPSHOTS_DIR}/snapshot_\d{{6,}}k\.png",
     r"generated/(seed\d{4,}|grid)\.png",
     r"interpolate/interpolate\.(gif|mp4)",

@@ -17,14 +17,14 @@ from singan.config.gan import LARGEST_RESOLUTION, LARGEST_SIZES, SMALLEST_RESOLU
 from singan.errors import RunError
 from singan.files import atomic_write_bytes
 from singan.models.pretrained_layouts import GENERATORS
-from singan.runs.common import (EVALUATION_FILE, RECORD_FILE, RecordHeader, RunKind, check_record_format,
+from singan.runs.common import (EVALUATION_FILE, RECORD_FILE, REPORT_FILE, RecordHeader, RunKind, check_record_format,
                                 check_run_layout, check_run_tensors, read_run_tensors)
 from singan.runs.gan import RUN_FILES as GAN_FILES
 from singan.tensorfile import encode_tensors
 
 GENERATOR_FILE = "generator.safetensors"
 # The tasks' outputs are those of a trained GAN run.
-RUN_FILES = tuple(re.escape(name) for name in (RECORD_FILE, GENERATOR_FILE, EVALUATION_FILE)) + tuple(
+RUN_FILES = tuple(re.escape(name) for name in (RECORD_FILE, GENERATOR_FILE, EVALUATION_FILE, REPORT_FILE)) + tuple(
     pattern for pattern in GAN_FILES if "/" in pattern and not pattern.startswith("snapshots"))
 KIND = RunKind(format="singan-gan-import", version=1, family="gan", label="imported GAN network",
                description="GAN network imported from another project's file",

@@ -20,8 +20,8 @@ from singan.errors import ConfigError, RunError
 from singan.files import atomic_write_bytes, json_line, read_json_lines
 from singan.models.singan import PatchCritic, ScaleGenerator, SinGAN, freeze
 from singan.pyramid import Size
-from singan.runs.common import (EVALUATION_FILE, LOG_FILE, RECORD_FILE, RecordHeader, RunKind, check_record_format,
-                                check_run_layout, check_run_tensors, read_run_tensors)
+from singan.runs.common import (EVALUATION_FILE, LOG_FILE, RECORD_FILE, REPORT_FILE, RecordHeader, RunKind,
+                                check_record_format, check_run_layout, check_run_tensors, read_run_tensors)
 from singan.runs.directory import run_path
 from singan.tensorfile import encode_tensors, prefixed, unprefixed
 
@@ -32,7 +32,8 @@ _SEED_IMAGE = r"seed\d{4,}\.png"
 _NUMBER = r"[0-9.e+-]+"
 # The files a run directory holds (regular expressions of paths inside it): the training's, then the files
 # the tasks write into their default folders. --force deletes these and nothing else.
-RUN_FILES = tuple(re.escape(name) for name in (RECORD_FILE, REAL_FILE, LOG_FILE, EVALUATION_FILE)) + (
+RUN_FILES = tuple(re.escape(name) for name in (RECORD_FILE, REAL_FILE, LOG_FILE, EVALUATION_FILE,
+                                                REPORT_FILE)) + (
     rf"{WEIGHTS_DIR}/scale_\d{{2,}}\.safetensors",
     rf"{PREVIEWS_DIR}/scale_\d{{2,}}_(real|sample|reconstruction)\.png",
     rf"samples/start\d+(_h{_NUMBER}_v{_NUMBER})?/{_SEED_IMAGE}",
