@@ -169,7 +169,7 @@ def test_two_jobs_on_one_device_train_each_image_once_as_one_job_would(tmp_path)
 def test_a_dead_job_fails_its_unfinished_images(tmp_path, pictures, monkeypatch):
     from singan.api import batch_jobs
 
-    monkeypatch.setattr(batch_jobs, "run_jobs", lambda target, arguments, on_event: [0, -9])
+    monkeypatch.setattr(batch_jobs, "run_jobs", lambda target, arguments, on_event, threads: [0, -9])
     result = batch.run_batch([pictures], SMALL, out=tmp_path, device="cpu", jobs_per_device=2)
     assert [item.status for item in result.items] == ["pending", "failed", "pending"]
     assert "exit code -9" in result.items[1].error and "run the batch again" in result.items[1].error

@@ -183,7 +183,7 @@ def _run_jobs(plan: Plan, items: list[BatchItem], slots: list[int], on_event: Ev
     failed in its part of the manifest (it no longer writes there), so the batch still ends with every image's
     state."""
     threads = max(1, torch.get_num_threads() // len(slots))  # K jobs on the cores one process had: no spinning
-    codes = batch_jobs.run_jobs(_job_main, [(plan, items, slot, threads) for slot in slots], on_event)
+    codes = batch_jobs.run_jobs(_job_main, [(plan, items, slot, threads) for slot in slots], on_event, threads)
     for slot, code in zip(slots, codes):
         if code != 0:
             _fail_unfinished(plan, items, slot, f"its job process stopped (exit code {code}) before finishing it; "

@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from typing import Callable
 
 from singan.events import EventHandler
@@ -23,19 +24,21 @@ from singan.events import EventHandler
 # After Ctrl-C: how long the jobs have to stop of themselves (a terminal's Ctrl-C reaches them too), then to
 # stop after the parent passes the interrupt on (a `kill -INT` of the parent alone), before they are ended.
 GRACE_SECONDS = 5
+THREADS_VARIABLE = "OMP_NUM_THREADS"
 STOP_SECONDS = 120
 POLL_SECONDS = 0.2
 
 
-def run_jobs(target: Callable, arguments: list[tuple], on_event: EventHandler) -> list[int]:
-    """target(*arguments[j], on_event) in job process j, all at once; returns their exit codes (0: finished).
-    The events the jobs report reach `on_event` in this process, in the order they arrive."""
+def run_jobs(target: Callable, arguments: list[tuple], on_event: EventHandler, threads: int | None = None) -> list[int]:
+    """target(*arguments[j], on_event) in job process j, all at once, each with `threads` CPU threads; returns
+    their exit codes (0: finished). The events the jobs report reach `on_event` here, in the order they arrive."""
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
     jobs = [context.Process(target=_job, args=(target, job_arguments, events), daemon=True)
             for job_arguments in arguments]
-    for job in jobs:
-        job.start()
+    with _thread_count(threads):
+        for job in jobs:
+            job.start()
     try:
         while any(job.is_alive() for job in jobs):
             _relay(events, on_event, POLL_SECONDS)
@@ -48,6 +51,22 @@ def run_jobs(target: Callable, arguments: list[tuple], on_event: EventHandler) -
     for job in jobs:
         job.join()
     return [job.exitcode for job in jobs]
+
+
+@contextmanager
+def _thread_count(threads: int | None):
+    """The OpenMP thread count that started processes read as they start (as under torchrun), which keeps
+    K jobs on the cores one process had from spinning against each other."""
+    saved = os.environ.get(THREADS_VARIABLE)
+    if threads is not None:
+        os.environ[THREADS_VARIABLE] = str(threads)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(THREADS_VARIABLE, None)
+        else:
+            os.environ[THREADS_VARIABLE] = saved
 
 
 def only(on_event: EventHandler, kinds: tuple[type, ...]) -> EventHandler:
