@@ -27,7 +27,8 @@ from singan.training.gan import FIRST_CHECKPOINT_IMAGES
 
 GAN_SMALL = ["--resolution", "8", "--batch", "4", "--z-dim", "16", "--w-dim", "16", "--channel-base", "64",
              "--channel-max", "16", "--mapping-layers", "2", "--seed", "2", "--device", "cpu", "--quiet"]
-TINY_FLAGS = ["--min-size", "14", "--max-size", "32", "--scale-factor", "0.75", "--iterations", "4", "--seed", "1",
+# Two iterations a scale: these tests are about the run's files and messages, not what it learns.
+TINY_FLAGS = ["--min-size", "14", "--max-size", "32", "--scale-factor", "0.75", "--iterations", "2", "--seed", "1",
               "--device", "cpu", "--quiet"]
 
 
@@ -317,7 +318,8 @@ def test_a_gan_run_writes_its_first_checkpoint_early(tmp_path):
     from singan.events import CheckpointSaved
 
     saved = []
-    config = GANConfig(resolution=8, batch=8, z_dim=16, w_dim=16, channel_base=64, channel_max=16, mapping_layers=2,
+    # Batches of 40 reach 1000 images in 25 steps (125 at 8): the schedule counts images, not steps.
+    config = GANConfig(resolution=8, batch=40, z_dim=16, w_dim=16, channel_base=64, channel_max=16, mapping_layers=2,
                        seed=2, kimg=1.2, checkpoint_kimg=10, snapshot_kimg=10)
     api.gan.train_gan(shapes_folder(tmp_path / "shapes"), config, out=tmp_path / "runs", device="cpu",
                       on_event=lambda event: saved.append(event.images_seen)
