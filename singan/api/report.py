@@ -18,13 +18,13 @@ from urllib.parse import quote
 from singan.api import report_html as markup
 from singan.api.batch import FORMAT as BATCH_FORMAT
 from singan.api.batch import MANIFEST_FILE
-from singan.api.report_runs import RunPage, eval_headline, run_page
+from singan.api.report_runs import RunPage, eval_headline, read_optional_json, run_page
 from singan.device import resolve_device
-from singan.errors import ConfigError, RunError, SinGANError, one_line
+from singan.errors import ConfigError, RunError, SinGANError
 from singan.events import EventHandler, Notice, ignore
 from singan.files import atomic_write_bytes, check_folder, describe_os_error
 from singan.runs.common import REPORT_FILE, find_run
-from singan.runs.directory import RECORD_FILE, read_record_values
+from singan.runs.directory import RECORD_FILE
 
 REPORT_SUFFIXES = (".html", ".htm")
 # How much of an existing --out file is read to see whether a report wrote it.
@@ -131,13 +131,11 @@ def _write_folder(folder: Path, destination: Path, device: str, on_event: EventH
 def read_manifest(folder: Path) -> tuple[list[dict] | None, str | None]:
     """The images of FOLDER/batch.json (`singan batch`'s manifest), or None when there is none; a manifest that
     cannot be read is None and a note saying why (the index is then made from the runs alone)."""
-    path = folder / MANIFEST_FILE
-    if not path.exists():
+    values, problem = read_optional_json(folder / MANIFEST_FILE)
+    if problem:
+        return None, f"{problem}; the runs are listed without it"
+    if values is None:
         return None, None
-    try:
-        values = read_record_values(path)  # JSON, refused when far larger than any record
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
-        return None, f"{MANIFEST_FILE} is unreadable ({one_line(error)}); the runs are listed without it"
     images = values.get("images") if isinstance(values, dict) else None
     if not isinstance(values, dict) or values.get("format") != BATCH_FORMAT or not isinstance(images, list):
         return None, f"{MANIFEST_FILE} is not a singan batch manifest; the runs are listed without it"

@@ -377,18 +377,23 @@ def _spread(items: list, most: int) -> list:
     return [items[round(index * (len(items) - 1) / (most - 1))] for index in range(most)]
 
 
-def _evaluation(directory: Path) -> tuple[dict | None, str | None]:
-    """RUN/eval.json's figures, or None; an unreadable one is None and a note."""
-    path = directory / EVALUATION_FILE
+def read_optional_json(path: Path) -> tuple[object, str | None]:
+    """A JSON file's values; none (None, None) when it does not exist, and None with the reason when it cannot
+    be read (a page then says so instead of failing)."""
     if not path.exists():
         return None, None
     try:
-        values = read_record_values(path)  # JSON, refused when far larger than any record
+        return read_record_values(path), None  # JSON, refused when far larger than any record
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
-        return None, f"{EVALUATION_FILE} is unreadable ({one_line(error)})"
-    if not isinstance(values, dict):
+        return None, f"{path.name} is unreadable ({one_line(error)})"
+
+
+def _evaluation(directory: Path) -> tuple[dict | None, str | None]:
+    """RUN/eval.json's figures, or None; an unreadable one is None and a note."""
+    values, problem = read_optional_json(directory / EVALUATION_FILE)
+    if values is not None and not isinstance(values, dict):
         return None, f"{EVALUATION_FILE} holds no figures"
-    return values, None
+    return values, problem
 
 
 def _evaluation_section(values: dict | None, problem: str | None, rows_of, command: str | None) -> str:
