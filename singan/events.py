@@ -152,3 +152,12 @@ class BatchImageFinished:
     status: str  # "trained", "resumed", "skipped" or "failed"
     minutes: float
     error: str | None = None
+
+
+def duration_text(seconds: float) -> str:
+    """How long something took, as the CLI's lines and the report's pages say it: 12.3 s, 4.5 min, 1.2 h."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -17,6 +17,7 @@ import torch
 from singan.api import gan as gan_api
 from singan.api.report_html import Picture, Series, badge, esc, facts, line_chart, note, number, picture, section, table
 from singan.errors import InputImageError, SinGANError, one_line
+from singan.events import duration_text
 from singan.files import read_json_lines
 from singan.images import encode_png, image_grid, load_image
 from singan.pyramid import PyramidPlan, build_pyramid, resize
@@ -105,7 +106,7 @@ def _singan_facts(run: Run, seconds: float) -> str:
         ("image", record.input.path), ("image size", _size(record.input.size)),
         ("finest scale", _size(record.planned_sizes[-1])), ("scales", f"{trained} of {planned} trained"),
         ("scale factor", number(record.pyramid["scale_factor"])), ("seed", record.seed), ("device", record.device),
-        ("training time", _duration(seconds)), ("iterations per scale", record.config.get("iterations")),
+        ("training time", duration_text(seconds)), ("iterations per scale", record.config.get("iterations")),
         ("created", record.created), ("versions", f"singan {record.package_version}, torch {record.torch_version}")]))
 
 
@@ -132,7 +133,7 @@ def _scale_card(model, record, scale: int, real: torch.Tensor, logged: dict[str,
     (_, sample), = sample_images(model.coarsest(scale + 1), [SAMPLE_SEED])
     reconstruction = model.reconstruct(scale)
     line = (f"{entry.channels} channels &middot; noise amplitude {esc(number(entry.noise_amp))} &middot; "
-            f"{entry.iterations} iterations &middot; {esc(_duration(entry.seconds))}")
+            f"{entry.iterations} iterations &middot; {esc(duration_text(entry.seconds))}")
     chart = line_chart([Series(_SINGAN_LOSSES.get(name, name), points) for name, points in logged.items()],
                        title=f"scale {scale} losses", x_label="iteration", y_label="loss")
     return (f'<section class="scale trained" data-scale="{scale}" data-size="{size[1]}x{size[0]}">'
@@ -194,7 +195,7 @@ def _gan_page(run: Run, device: str) -> RunPage:
         ("stage", f"{stage['resolution']} px, alpha {number(stage['alpha'], 3)}"),
         ("data", f"{record.data.get('path')} ({record.data.get('images')} images)"), ("batch", config.batch),
         ("seed", record.seed), ("device", f"{record.device}, {record.processes} process(es)"),
-        ("training time", _duration(record.seconds)),
+        ("training time", duration_text(record.seconds)),
         ("s/kimg", f"{number(speeds[-1], 3)} (last), {number(sorted(speeds)[len(speeds) // 2], 3)} (median)"
          if speeds else None), ("created", record.created),
         ("versions", f"singan {record.package_version}, torch {record.torch_version}")])))
@@ -299,7 +300,7 @@ def _esrgan_page(run: Run, device: str) -> RunPage:
         ("inputs", ", ".join(map(str, source["inputs"])) if isinstance(source.get("inputs"), list) else None),
         ("alpha", source.get("alpha")), ("last validation", _validation_text(training)),
         ("trained", f"{record.iteration} of {config.get('iterations')} iterations" if training else None),
-        ("stage", config.get("stage")), ("training time", _duration(training.get("seconds", 0)) if training else None),
+        ("stage", config.get("stage")), ("training time", duration_text(training.get("seconds", 0)) if training else None),
         ("created", record.created), ("versions", f"singan {record.package_version}, torch {record.torch_version}")]))]
     shown, thumbnail = _snapshot_section(snapshots, "iteration", lambda count: f"iteration {count}",
                                          "LR input, output and HR target of fixed crops")
@@ -467,12 +468,6 @@ def _size(size) -> str:
     return f"{size[1]}x{size[0]} px"
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _completeness(complete: bool) -> str:

@@ -11,6 +11,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from singan.errors import ConfigError, SinGANError
+from singan.events import duration_text
 from singan.files import describe_os_error
 from singan.ranges import MOST_SEEDS, parse_seeds
 from singan.runs import open_run
@@ -99,11 +100,7 @@ def reporting_errors(command):
 
 
 def duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
+    return duration_text(seconds)
 
 
 def choose_seeds(num: int | None, seeds: str | None, default: int = 10) -> list[int]:
