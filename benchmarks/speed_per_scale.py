@@ -1,6 +1,13 @@
 """Seconds per training iteration and peak memory at every scale of a preset, with arithmetic efficiency.
 
     python benchmarks/speed_per_scale.py [IMAGE] [--iterations 3] [--preset paper] [--device auto]
+    python benchmarks/speed_per_scale.py [IMAGE] --versus-original /tmp/anchors/SinGAN [--rounds 2]
+
+With --versus-original CHECKOUT, the official SinGAN code in CHECKOUT (run unmodified by
+../shared/tools/official_singan_bench.sh, with its own Python, --original-python) is timed at every scale
+in the same run, alternating with ours round by round (original first in odd rounds, ours first in even
+ones), at the same thread count; each scale's ratio is the median over the rounds of the two timings
+taken side by side. Writes the "speed_versus_original" section instead.
 
 Each scale is timed in a process of its own, so its peak memory is its own: the coarser scales are
 random frozen networks of the right shapes (an iteration's time does not depend on what they have
@@ -14,9 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,7 +42,11 @@ from singan.pyramid import build_pyramid, plan_for
 from singan.training.cost import iteration_flops, seconds_per_iteration, trained_size
 from singan.training.singan import ScaleTrainer
 
-SHARED_BALLOONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "singan-inputs" / "Images" / "balloons.png"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED_BALLOONS = SHARED / "data" / "singan-inputs" / "Images" / "balloons.png"
+ORIGINAL_SCRIPT = SHARED / "tools" / "official_singan_bench.sh"
+# The original's width doubles every 4 scales from 32: the scales below the first doubling are its 32-channel ones.
+NARROW_TARGET = 1.5
 # The official SinGAN code on this project's machine kind (2-core CPU, torch 2.13), balloons.png,
 # from ../shared/reference/singan.md: scale -> seconds per iteration.
 ORIGINAL_BALLOONS = {0: 0.061, 3: 0.167, 4: 0.70, 7: 3.27, 8: 19.3}
@@ -88,6 +102,68 @@ def time_in_subprocess(arguments: argparse.Namespace, scale: int) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+def time_original(arguments: argparse.Namespace) -> dict[int, dict]:
+    """The official code's seconds per iteration at every scale (the mean of its steady iterations: the
+    script leaves out each scale's first and last), in one process, at our thread count."""
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / "original.json"
+        environment = os.environ | {"THREADS": str(torch.get_num_threads()), "JSON_OUT": str(output),
+                                    "PYTHON": str(arguments.original_python)}
+        command = ["bash", str(arguments.original_script), str(arguments.versus_original), str(arguments.image),
+                   str(arguments.original_iterations), "0", "--manualSeed", "1"]
+        subprocess.run(command, check=True, env=environment, stdout=subprocess.DEVNULL)
+        return {row["scale"]: row for row in json.loads(output.read_text())["scales"]}
+
+
+def versus_original(arguments: argparse.Namespace) -> str:
+    """Rounds of the original and ours, alternating which goes first; the per-scale ratios of each round."""
+    config = preset(arguments.preset)
+    image = load_image(arguments.image)
+    plan = plan_for(*image.shape[-2:], config)
+    rounds = []
+    for index in range(arguments.rounds):
+        order = ("original", "ours") if index % 2 == 0 else ("ours", "original")
+        measured = {}
+        for side in order:
+            print(f"round {index + 1}: {side}", flush=True)
+            measured[side] = (time_original(arguments) if side == "original" else
+                              {scale: time_in_subprocess(arguments, scale) for scale in range(len(plan.sizes))})
+        rounds.append(measured)
+    rows, verdicts = [], []
+    for scale, size in enumerate(plan.sizes):
+        original = [measured["original"][scale] for measured in rounds]
+        ours = [measured["ours"][scale]["seconds"] for measured in rounds]
+        ratios = [theirs["s_per_iter_mean"] / mine for theirs, mine in zip(original, ours)]
+        ratio = statistics.median(ratios)
+        target = NARROW_TARGET if config.width(scale) == config.base_channels else TARGET_SPEEDUP
+        verdicts.append(ratio >= target)
+        rows.append(f"| {scale} | {size[0]}x{size[1]} | {original[0]['h']}x{original[0]['w']} | {config.width(scale)} "
+                    f"| {statistics.median(row['s_per_iter_mean'] for row in original):.3f} "
+                    f"| {statistics.median(ours):.3f} | {', '.join(f'{value:.2f}' for value in ratios)} "
+                    f"| **{ratio:.2f}x** | {target}x: {'met' if ratio >= target else 'MISSED'} |")
+    return "\n".join([
+        f"## The `{arguments.preset}` preset against the original SinGAN, side by side, {arguments.image.name}, cpu",
+        "",
+        f"Machine: {machine_description(torch.device('cpu'))}.",
+        f"Command: `python benchmarks/speed_per_scale.py {' '.join(sys.argv[1:])}`. Each round times the "
+        f"official code (unmodified, through ../shared/tools/official_singan_bench.sh, {arguments.original_iterations}"
+        " iterations a scale, the first and last left out) and ours (each scale in its own process, the mean of "
+        f"at least {arguments.iterations} iterations and {MIN_SECONDS:g} s after a warm-up), both at "
+        f"{torch.get_num_threads()} threads; the rounds alternate which goes first.",
+        f"Our iteration does at least the original's arithmetic: {config.critic_steps} critic and "
+        f"{config.generator_steps} generator steps, each generator step with a fresh fake (the original "
+        "reuses one).",
+        "",
+        "| scale | size (ours) | size (original) | channels | s/iter original | s/iter ours | ratio per round "
+        "| median ratio | target |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Every scale at or above its target: {'met' if all(verdicts) else 'MISSED'} "
+        f"({sum(verdicts)} of {len(verdicts)}).",
+    ])
+
+
 def _iteration_text(config) -> str:
     if config.crop_iterations and config.crop_size:
         return (f"{config.iterations} iterations per scale, {config.crop_iterations} at the scales trained "
@@ -103,9 +179,26 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--scale", type=int, help=argparse.SUPPRESS)  # internal: time this scale, print JSON
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--versus-original", type=Path, metavar="CHECKOUT",
+                        help="a checkout of the official SinGAN code to time beside ours, round by round")
+    parser.add_argument("--original-python", type=Path, default=Path("/tmp/venv-anchor/bin/python"),
+                        help="the Python of the original's environment (see ../shared/tools/README.md)")
+    parser.add_argument("--original-script", type=Path, default=ORIGINAL_SCRIPT)
+    parser.add_argument("--original-iterations", type=int, default=8,
+                        help="the original's iterations per scale (its first and last are left out)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of the original and ours")
     arguments = parser.parse_args()
     if arguments.scale is not None:
         print(json.dumps(time_scale(arguments)))
+        return
+    if arguments.versus_original:
+        if arguments.device != "auto" and resolve_device(arguments.device).type != "cpu":
+            raise SystemExit("--versus-original times the original on the CPU only")
+        arguments.device = "cpu"
+        body = versus_original(arguments)
+        if not arguments.no_write:
+            write_section("speed_versus_original", body)
+        print(body)
         return
 
     device = resolve_device(arguments.device)

@@ -55,10 +55,23 @@ def test_quick_preset_is_smaller():
     ({"generator_learning_rate": float("nan")}, "--generator-learning-rate"),
     ({"beta2": 1.0}, "--beta2"),
     ({"seed": -1}, "--seed"),
+    ({"coarse_scales": -1}, "--coarse-scales"),
+    ({"coarse_steps": 0}, "--coarse-steps"),
 ])
 def test_invalid_values_name_their_flag(changes, flag):
     with pytest.raises(ConfigError, match=flag):
         TrainConfig().replace(**changes).validate()
+
+
+def test_coarse_scales_take_their_own_steps_and_arithmetic():
+    config = TrainConfig(critic_steps=1, generator_steps=2, coarse_scales=2, coarse_steps=3)
+    assert [config.steps_at(scale) for scale in range(4)] == [(3, 3), (3, 3), (1, 2), (1, 2)]
+    assert TrainConfig().steps_at(0) == (3, 3)
+    sizes = [(25, 34), (33, 44), (43, 58)]
+    plain = config.replace(coarse_scales=0)
+    # Scale 0 makes 6 steps an iteration instead of 3; scale 2 is untouched.
+    assert training_flops(config, sizes[:1]) > 1.8 * training_flops(plain, sizes[:1])
+    assert training_flops(config, sizes, first_scale=2) == training_flops(plain, sizes, first_scale=2)
 
 
 def test_json_round_trip():

@@ -25,6 +25,10 @@ class TrainConfig(Settings):
     iterations: int = setting(2000, "training iterations per scale")
     critic_steps: int = setting(3, "critic updates per iteration")
     generator_steps: int = setting(3, "generator updates per iteration")
+    coarse_scales: int = setting(0, "the coarsest this many scales take --coarse-steps critic and generator "
+                                    "updates per iteration instead (0: none)")
+    coarse_steps: int = setting(3, "critic and generator updates per iteration at the --coarse-scales "
+                                   "coarsest scales (3: the paper's)")
     generator_learning_rate: float = setting(5e-4, "Adam learning rate of the generators")
     critic_learning_rate: float = setting(5e-4, "Adam learning rate of the critics")
     beta1: float = setting(0.5, "Adam beta1")
@@ -61,6 +65,13 @@ class TrainConfig(Settings):
         """Channels of every layer of the generator and critic at `scale` (0 = coarsest)."""
         return min(self.base_channels * 2 ** (scale // self.channels_double_every), self.max_channels)
 
+    def steps_at(self, scale: int) -> tuple[int, int]:
+        """(critic, generator) updates per iteration at `scale`: --coarse-steps each at the coarsest
+        --coarse-scales scales."""
+        if scale < self.coarse_scales:
+            return self.coarse_steps, self.coarse_steps
+        return self.critic_steps, self.generator_steps
+
     def crops(self, size: tuple[int, int]) -> bool:
         """Whether a scale of `size` (height, width) trains on --crop-size windows: one side is larger."""
         return self.crop_size > 0 and (size[0] > self.crop_size or size[1] > self.crop_size)
@@ -73,7 +84,8 @@ class TrainConfig(Settings):
 def _problems(config: TrainConfig) -> list[str]:
     checks = Requirements(config)
     require = checks.require
-    for name in ("iterations", "critic_steps", "generator_steps", "channels_double_every", "log_every"):
+    for name in ("iterations", "critic_steps", "generator_steps", "coarse_steps", "channels_double_every",
+                 "log_every"):
         require(integer(getattr(config, name)) and getattr(config, name) >= 1, name, "a positive integer")
     for name, largest in (("max_size", LARGEST_SIDE), ("min_size", LARGEST_SIDE),
                           ("base_channels", LARGEST_CHANNELS), ("max_channels", LARGEST_CHANNELS)):
@@ -94,6 +106,8 @@ def _problems(config: TrainConfig) -> list[str]:
         require(config.max_size >= config.min_size, "max_size", f"at least --min-size ({config.min_size})")
     require(integer(config.crop_size) and (config.crop_size == 0 or SMALLEST_SCALE <= config.crop_size <= LARGEST_SIDE),
             "crop_size", f"0 (off) or from {SMALLEST_SCALE} to {LARGEST_SIDE} px")
+    require(integer(config.coarse_scales) and config.coarse_scales >= 0, "coarse_scales",
+            "0 (none) or a positive integer")
     require(integer(config.crop_iterations) and config.crop_iterations >= 0, "crop_iterations",
             "0 (as --iterations) or a positive integer")
     for name in ("noise_padding", "exact_scale_factor", "fresh_fake", "redraw_reconstruction_noise"):

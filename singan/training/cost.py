@@ -46,7 +46,8 @@ def iteration_flops(config: TrainConfig, sizes: list[Size], scale: int, image_ch
     coarser = sum(generator_flops(image_channels, config.width(k), sizes[k]) for k in range(scale))
     critic_step = coarser + g + 13 * d
     generator_step = 6 * g + 2 * d
-    return config.critic_steps * critic_step + config.generator_steps * generator_step
+    critic_steps, generator_steps = config.steps_at(scale)
+    return critic_steps * critic_step + generator_steps * generator_step
 
 
 def trained_size(config: TrainConfig, size: Size) -> Size:
@@ -95,14 +96,24 @@ def _probe_config(width: int) -> TrainConfig:
 def estimate_seconds(config: TrainConfig, sizes: list[Size], device: torch.device, first_scale: int = 0,
                      image_channels: int = 3) -> float:
     """Training time from the FLOP count, with throughput and per-iteration overhead measured here (~1 s)."""
+    return seconds_at_rates(config, sizes, machine_rates(config, device), first_scale, image_channels)
+
+
+def machine_rates(config: TrainConfig, device: torch.device) -> tuple[float, float]:
+    """(FLOP per second at the config's widest scales, seconds of overhead per critic or generator step),
+    measured on throwaway scales of the config's widths."""
     large, small = (48, 48), (16, 16)
     large_seconds = time_iteration(config.max_channels, large, device)
     small_seconds = time_iteration(config.base_channels, small, device)
     throughput = iteration_flops(_probe_config(config.max_channels), [large], 0) / large_seconds
     small_flops = iteration_flops(_probe_config(config.base_channels), [small], 0)
-    overhead_per_step = max(small_seconds - small_flops / throughput, 0.0) / 2
-    steps = config.critic_steps + config.generator_steps
-    scales = range(first_scale, len(sizes))
-    compute = training_flops(config, sizes, first_scale, image_channels) / throughput
-    return compute + overhead_per_step * steps * sum(config.iterations_at(sizes[scale]) for scale in scales)
+    return throughput, max(small_seconds - small_flops / throughput, 0.0) / 2
 
+
+def seconds_at_rates(config: TrainConfig, sizes: list[Size], rates: tuple[float, float], first_scale: int = 0,
+                     image_channels: int = 3) -> float:
+    """The cost model's training time at the given `machine_rates`."""
+    throughput, overhead_per_step = rates
+    steps = sum(sum(config.steps_at(scale)) * config.iterations_at(sizes[scale])
+                for scale in range(first_scale, len(sizes)))
+    return training_flops(config, sizes, first_scale, image_channels) / throughput + overhead_per_step * steps

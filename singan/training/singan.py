@@ -195,11 +195,12 @@ class ScaleTrainer:
         noise = self.model.draw_noise(self.rng, self.scale, self.size)
         window = random_window(self.size, self.config.crop_size, self.rng)
         reuse = not self.config.fresh_fake
-        for step in range(self.config.critic_steps):
-            keep = reuse and step == self.config.critic_steps - 1
+        critic_steps, generator_steps = self.config.steps_at(self.scale)
+        for step in range(critic_steps):
+            keep = reuse and step == critic_steps - 1
             noisy, previous, fake, critic_losses = self.critic_step(noise, window, keep_fake=keep)
         gradient = AdversarialGradient.of(self._adversarial_loss(fake), self.generator) if reuse else None
-        for _ in range(self.config.generator_steps):
+        for _ in range(generator_steps):
             generator_losses = self.generator_step(noisy, previous, window, gradient)
         return {**critic_losses, **generator_losses}
 
