@@ -7,7 +7,8 @@ With --versus-original CHECKOUT, the official SinGAN code in CHECKOUT (run unmod
 ../shared/tools/official_singan_bench.sh, with its own Python, --original-python) is timed at every scale
 in the same run, alternating with ours round by round (original first in odd rounds, ours first in even
 ones), at the same thread count; each scale's ratio is the median over the rounds of the two timings
-taken side by side. Writes the "speed_versus_original" section instead.
+taken side by side. Writes the "speed_versus_original" section instead ("speed_versus_original_<preset>"
+for a preset other than paper; `--preset original` does the original's arithmetic exactly).
 
 Each scale is timed in a process of its own, so its peak memory is its own: the coarser scales are
 random frozen networks of the right shapes (an iteration's time does not depend on what they have
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -32,6 +32,7 @@ from pathlib import Path
 
 import torch
 
+import official
 from report import machine_description, write_section
 from singan.config.singan import preset
 from singan.device import describe_device, resolve_device, synchronize
@@ -44,7 +45,6 @@ from singan.training.singan import ScaleTrainer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SHARED_BALLOONS = SHARED / "data" / "singan-inputs" / "Images" / "balloons.png"
-ORIGINAL_SCRIPT = SHARED / "tools" / "official_singan_bench.sh"
 # The issue's target at the scales of the base width (32 channels), where per-call costs weigh most.
 NARROW_TARGET = 1.5
 # The official SinGAN code on this project's machine kind (2-core CPU, torch 2.13), balloons.png,
@@ -107,10 +107,9 @@ def time_original(arguments: argparse.Namespace) -> dict[int, dict]:
     script leaves out each scale's first and last), in one process, at our thread count."""
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder) / "original.json"
-        environment = os.environ | {"THREADS": str(torch.get_num_threads()), "JSON_OUT": str(output),
-                                    "PYTHON": str(arguments.original_python)}
-        command = ["bash", str(arguments.original_script), str(arguments.versus_original), str(arguments.image),
-                   str(arguments.original_iterations), "0", "--manualSeed", "1"]
+        environment = official.environment(arguments.original_python, torch.get_num_threads(), JSON_OUT=output)
+        command = official.command(arguments.versus_original, arguments.image, arguments.original_iterations,
+                                   "--manualSeed", 1, script=arguments.original_script)
         subprocess.run(command, check=True, env=environment, stdout=subprocess.DEVNULL)
         return {row["scale"]: row for row in json.loads(output.read_text())["scales"]}
 
@@ -151,9 +150,7 @@ def versus_original(arguments: argparse.Namespace) -> str:
         " iterations a scale, the first and last left out) and ours (each scale in its own process, the mean of "
         f"at least {arguments.iterations} iterations and {MIN_SECONDS:g} s after a warm-up), both at "
         f"{torch.get_num_threads()} threads; the rounds alternate which goes first.",
-        f"Our iteration does at least the original's arithmetic: {config.critic_steps} critic and "
-        f"{config.generator_steps} generator steps, each generator step with a fresh fake (the original "
-        "reuses one).",
+        _arithmetic_text(config),
         "",
         "| scale | size (ours) | size (original) | channels | s/iter original | s/iter ours | ratio per round "
         "| median ratio | target |",
@@ -163,6 +160,15 @@ def versus_original(arguments: argparse.Namespace) -> str:
         f"Every scale at or above its target: {'met' if all(verdicts) else 'MISSED'} "
         f"({sum(verdicts)} of {len(verdicts)}).",
     ])
+
+
+def _arithmetic_text(config) -> str:
+    steps = f"{config.critic_steps} critic and {config.generator_steps} generator steps"
+    if config.fresh_fake:
+        return (f"Our iteration does at least the original's arithmetic: {steps}, each generator step with a "
+                "fresh fake (the original reuses one).")
+    return (f"Our iteration does the original's arithmetic: {steps}, the generator steps on the last critic "
+            "step's fake, whose adversarial gradient is computed once.")
 
 
 def _iteration_text(config) -> str:
@@ -182,9 +188,8 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     parser.add_argument("--versus-original", type=Path, metavar="CHECKOUT",
                         help="a checkout of the official SinGAN code to time beside ours, round by round")
-    parser.add_argument("--original-python", type=Path, default=Path("/tmp/venv-anchor/bin/python"),
-                        help="the Python of the original's environment (see ../shared/tools/README.md)")
-    parser.add_argument("--original-script", type=Path, default=ORIGINAL_SCRIPT)
+    official.add_python_option(parser)
+    parser.add_argument("--original-script", type=Path, default=official.SCRIPT)
     parser.add_argument("--original-iterations", type=int, default=8,
                         help="the original's iterations per scale (its first and last are left out)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of the original and ours")
@@ -198,7 +203,8 @@ def main() -> None:
         arguments.device = "cpu"
         body = versus_original(arguments)
         if not arguments.no_write:
-            write_section("speed_versus_original", body)
+            suffix = "" if arguments.preset == "paper" else f"_{arguments.preset}"
+            write_section(f"speed_versus_original{suffix}", body)
         print(body)
         return
 

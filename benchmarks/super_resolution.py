@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +33,7 @@ from skimage.color import rgb2gray, rgb2ycbcr
 from skimage.filters import sobel
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+import official
 from report import machine_description, write_section
 from singan import api
 from singan.config.singan import preset
@@ -42,7 +42,6 @@ from singan.pyramid import resize
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SHARED_IMAGES = SHARED / "data" / "singan-inputs" / "Images"
-BENCH_SCRIPT = SHARED / "tools" / "official_singan_bench.sh"
 OUTPUT = Path(__file__).parent / "output" / "super_resolution"
 METHODS = ("bicubic", "original", "ours", "ours + back-projection")
 BACK_PROJECTION = 1  # rounds per step
@@ -92,10 +91,9 @@ class OriginalRun:
         self.workdir = OUTPUT / "original" / f"{digest}_x{factor}_n{ORIGINAL_ITERATIONS}_seed{ORIGINAL_SEED}"
         # SR.py writes Output/SR/<factor as a float>/<input name without .png>_HR.png under its directory.
         self.result = self.workdir / "Output" / "SR" / f"{float(factor)}" / f"{low_path.stem}_HR.png"
-        self.command = [str(BENCH_SCRIPT), str(checkout), str(low_path), str(ORIGINAL_ITERATIONS), "0",
-                        "--sr_factor", str(factor), "--manualSeed", str(ORIGINAL_SEED)]
-        self.environment = {**os.environ, "SR": "1", "KEEP": "1", "WORKDIR": str(self.workdir), "THREADS": "1",
-                            "PYTHON": str(python)}
+        self.command = official.command(checkout, low_path, ORIGINAL_ITERATIONS, "--sr_factor", factor,
+                                        "--manualSeed", ORIGINAL_SEED)
+        self.environment = official.environment(python, 1, SR=1, KEEP=1, WORKDIR=self.workdir)
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -182,8 +180,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--original", type=Path, default=None,
                         help="checkout of the official SinGAN (tamarott/SinGAN) to run its SR.py beside ours")
-    parser.add_argument("--original-python", type=Path, default=Path("/tmp/venv-anchor/bin/python"),
-                        help="interpreter with the original's requirements (see ../shared/tools/README.md)")
+    official.add_python_option(parser)
     parser.add_argument("--retrain", action="store_true", help="train ours again even where a complete run exists")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     arguments = parser.parse_args()

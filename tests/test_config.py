@@ -39,6 +39,12 @@ def test_fast_preset_does_at_least_ten_times_less_arithmetic_on_balloons():
     assert training_flops(paper, paper_sizes) > 40 * training_flops(fast, fast_sizes)
 
 
+def test_original_preset_is_the_paper_preset_as_the_official_code_trains_it():
+    original, paper = preset("original"), preset("paper")
+    assert original.redraw_reconstruction_noise and not original.fresh_fake
+    assert original.replace(redraw_reconstruction_noise=False, fresh_fake=True) == paper
+
+
 def test_quick_preset_is_smaller():
     quick = preset("quick")
     assert quick.max_size == 128 and quick.iterations < 2000

@@ -1,10 +1,13 @@
 """Runs written by release 0.1.0 (run format 1, tests/fixtures/runs_v1, made by make_runs_v1.sh) keep working:
-they load, `info` describes them, and `sample` / `gan generate` reproduce 0.1.0's images bit for bit on a CPU."""
+they load, `info` describes them, and `sample` / `gan generate` reproduce 0.1.0's images on a CPU: bit for bit on
+the CPU kind they were made on, and to within one 8-bit level in a few values on another."""
 
 import json
 import shutil
 from pathlib import Path
 
+import imageio.v3 as iio
+import numpy as np
 import pytest
 
 from singan.runs import gan, open_run
@@ -32,10 +35,24 @@ def written_images(folder: Path) -> dict[str, bytes]:
 
 
 def assert_reproduced(command: list[str], run: Path, folder: Path) -> None:
-    """`singan COMMAND RUN --seeds 0-2` writes, bit for bit, the images 0.1.0 wrote."""
+    """`singan COMMAND RUN --seeds 0-2` writes the images 0.1.0 wrote.
+
+    A seed promises the same result on one device and build: another CPU's convolution kernels (AVX-512
+    against AVX2) round differently, which moves a value across an 8-bit step now and then (2 of 6912 on
+    an AMD EPYC for the fixtures made on an Intel Xeon). Anything a format change would break moves far
+    more values by far more.
+    """
     result = invoke(*command, run, "--seeds", "0-2", "--out", folder, "--device", "cpu", "--quiet")
     assert result.exit_code == 0, result.output
-    assert written_images(folder) == expected_images(run.name)
+    written, expected = written_images(folder), expected_images(run.name)
+    assert sorted(written) == sorted(expected)
+    for name, data in expected.items():
+        if written[name] == data:
+            continue
+        ours, theirs = (iio.imread(image).astype(np.int16) for image in (written[name], data))
+        assert ours.shape == theirs.shape, name
+        difference = np.abs(ours - theirs)
+        assert difference.max() <= 1 and np.count_nonzero(difference) <= difference.size // 100, name
 
 
 @pytest.mark.parametrize("old_run", SINGAN_RUNS, indirect=True)
