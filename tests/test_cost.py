@@ -45,14 +45,23 @@ class OperationCounter(TorchDispatchMode):
         return output
 
 
-def test_iteration_flops_are_close_to_a_counted_iteration():
-    # The model counts a backward pass as two forwards; a counted iteration is within a few percent.
-    config = TrainConfig(seed=0)
+@pytest.mark.parametrize("fresh_fake", [True, False])
+def test_iteration_flops_are_close_to_a_counted_iteration(fresh_fake):
+    # The model counts a backward pass as two forwards; a counted iteration is within a few percent, with a
+    # fresh fake per generator step and with the original's one fake (its adversarial gradient once).
+    config = TrainConfig(seed=0, fresh_fake=fresh_fake)
     trainer = scale_zero_trainer(config)
     trainer.iteration()
     with OperationCounter() as counter:
         trainer.iteration()
     assert iteration_flops(config, [trainer.size], 0) == pytest.approx(counter.flops, rel=0.1)
+
+
+def test_the_original_s_one_fake_costs_less_than_a_fresh_one_per_step():
+    sizes = [(25, 34)]
+    fresh, one = (iteration_flops(TrainConfig(fresh_fake=value), sizes, 0) for value in (True, False))
+    g, d = generator_flops(3, 32, sizes[0]), critic_flops(3, 32, sizes[0])
+    assert fresh - one == pytest.approx(7 * g + 4 * d)
 
 
 def test_training_flops_add_up_the_scales():

@@ -38,16 +38,19 @@ def iteration_flops(config: TrainConfig, sizes: list[Size], scale: int, image_ch
     the penalty's input gradient with its graph (2 D) and its backward (4 D), plus a fresh coarser
     sample through the frozen scales (always whole). With --crop-size, the scale's own networks see the window
     only. Generator step: fake and reconstruction (2 G), critic (D),
-    the critic's input gradient (D), both generator backwards (2 x 2 G).
+    the critic's input gradient (D), both generator backwards (2 x 2 G). Without --fresh-fake the adversarial
+    part is computed once per iteration on the last critic step's fake (critic, its input gradient and one
+    generator backward: 2 D + 2 G) and each step adds only the reconstruction (G and its backward, 3 G).
     """
     trained = trained_size(config, sizes[scale])
     g = generator_flops(image_channels, config.width(scale), trained)
     d = critic_flops(image_channels, config.width(scale), trained)
     coarser = sum(generator_flops(image_channels, config.width(k), sizes[k]) for k in range(scale))
     critic_step = coarser + g + 13 * d
-    generator_step = 6 * g + 2 * d
     critic_steps, generator_steps = config.steps_at(scale)
-    return critic_steps * critic_step + generator_steps * generator_step
+    if config.fresh_fake:
+        return critic_steps * critic_step + generator_steps * (6 * g + 2 * d)
+    return critic_steps * critic_step + generator_steps * 3 * g + 2 * g + 2 * d
 
 
 def trained_size(config: TrainConfig, size: Size) -> Size:
