@@ -33,8 +33,12 @@ def test_fast_preset_does_at_least_ten_times_less_arithmetic_on_balloons():
     fast, paper = preset("fast"), preset("paper")
     fast_sizes, paper_sizes = (list(plan_for(186, 248, config).sizes) for config in (fast, paper))
     assert (len(fast_sizes), len(paper_sizes)) == (6, 9)
-    # The three scales below the 80 px crop train the paper's 2000 iterations, the cropped ones 800.
-    assert [fast.iterations_at(size) for size in fast_sizes] == [2000] * 3 + [800] * 3
+    # The three scales below the 80 px crop train 800 of the original's iterations (three updates of each
+    # network), the cropped ones 800 of one update each.
+    assert [fast.iterations_at(size) for size in fast_sizes] == [800] * 6
+    assert [fast.steps_at(scale, size) for scale, size in enumerate(fast_sizes)] == [(3, 3)] * 3 + [(1, 1)] * 3
+    original = preset("original")
+    assert all(getattr(fast, name) == getattr(original, name) for name in ("fresh_fake", "redraw_reconstruction_noise"))
     assert [paper.iterations_at(size) for size in paper_sizes] == [2000] * 9
     assert training_flops(paper, paper_sizes) > 40 * training_flops(fast, fast_sizes)
 
@@ -71,8 +75,8 @@ def test_invalid_values_name_their_flag(changes, flag):
 
 def test_coarse_scales_take_their_own_steps_and_arithmetic():
     config = TrainConfig(critic_steps=1, generator_steps=2, coarse_scales=2, coarse_steps=3)
-    assert [config.steps_at(scale) for scale in range(4)] == [(3, 3), (3, 3), (1, 2), (1, 2)]
-    assert TrainConfig().steps_at(0) == (3, 3)
+    assert [config.steps_at(scale, (25, 34)) for scale in range(4)] == [(3, 3), (3, 3), (1, 2), (1, 2)]
+    assert TrainConfig().steps_at(0, (25, 34)) == (3, 3)
     sizes = [(25, 34), (33, 44), (43, 58)]
     plain = config.replace(coarse_scales=0)
     # Scale 0 makes 6 steps an iteration instead of 3; scale 2 is untouched.

@@ -95,15 +95,9 @@ def test_cropped_scales_train_their_own_number_of_iterations():
     assert config.iterations_at((24, 32)) == 2 and config.iterations_at((14, 18)) == 4
     assert TrainConfig(crop_iterations=2).iterations_at((186, 248)) == 2000  # no crops: no crop iterations
     assert config.replace(crop_iterations=0).iterations_at((24, 32)) == 4
-    reals = tiny_reals(config)
-    rng = make_generator(CPU, 0)
-    model = SinGAN(3)
-    model.reconstruction_noise = draw_noise(rng, 1, tuple(reals[0].shape[-2:]))
     counted = []
-    for real in (reals[0], reals[-1]):
-        trainer = ScaleTrainer(model, real, *new_networks(3, 8, rng), config, rng)
-        trainer.run(lambda event: counted.append((event.iteration, event.iterations)))
-        model.add_scale(trainer.generator.eval(), trainer.critic.eval(), 1.0, tuple(real.shape[-2:]))
+    train_coarsest_and_finest(config, lambda trainer: trainer.run(
+        lambda event: counted.append((event.iteration, event.iterations))))
     assert counted == [(1, 4), (2, 4), (3, 4), (4, 4), (1, 2), (2, 2)]
 
 
@@ -121,3 +115,51 @@ def test_the_arithmetic_counts_the_crop_iterations():
 def test_bad_crop_iterations_are_refused(value):
     with pytest.raises(ConfigError, match="--crop-iterations"):
         TrainConfig(crop_iterations=value).validate()
+
+
+def test_cropped_scales_take_their_own_steps_before_the_coarse_ones():
+    config = TrainConfig(crop_size=80, crop_steps=1, coarse_scales=2, coarse_steps=2)
+    assert config.steps_at(5, (84, 112)) == (1, 1) and config.steps_at(0, (84, 112)) == (1, 1)
+    assert config.steps_at(5, (56, 75)) == (3, 3) and config.steps_at(1, (56, 75)) == (2, 2)
+    assert config.replace(crop_steps=0).steps_at(5, (84, 112)) == (3, 3)
+    assert config.replace(crop_size=0).steps_at(5, (84, 112)) == (3, 3)  # nothing cropped: no crop steps
+
+
+def test_a_cropped_scale_trains_with_the_crop_steps_and_the_arithmetic_counts_them():
+    config = TrainConfig(min_size=14, max_size=32, iterations=1, crop_size=20, crop_steps=2, seed=0)
+    counts = []
+
+    def one_iteration(trainer):
+        steps = {"critic": 0, "generator": 0}
+        for name in steps:
+            optimizer = getattr(trainer, f"{name}_optimizer")
+            optimizer.register_step_post_hook(lambda *_, name=name: steps.__setitem__(name, steps[name] + 1))
+        trainer.iteration()
+        counts.append(steps)
+
+    train_coarsest_and_finest(config, one_iteration)
+    assert counts == [{"critic": 3, "generator": 3}, {"critic": 2, "generator": 2}]
+    sizes = list(plan_pyramid(186, 248).sizes)
+    cropped = TrainConfig(crop_size=96)
+    fewer = cropped.replace(crop_steps=1)
+    assert training_flops(fewer, sizes, first_scale=len(sizes) - 1) < 0.5 * training_flops(cropped, sizes, first_scale=len(sizes) - 1)
+    assert training_flops(fewer, sizes[:1]) == training_flops(cropped, sizes[:1])
+
+
+@pytest.mark.parametrize("value", [-1, 2.5, True])
+def test_bad_crop_steps_are_refused(value):
+    with pytest.raises(ConfigError, match="--crop-steps"):
+        TrainConfig(crop_steps=value).validate()
+
+
+def train_coarsest_and_finest(config, train):
+    """Trains the coarsest and the finest scale of a tiny pyramid with `train(trainer)`, the finest on top of
+    the coarsest, as the pyramid trainer does."""
+    reals = tiny_reals(config)
+    rng = make_generator(CPU, 0)
+    model = SinGAN(3)
+    model.reconstruction_noise = draw_noise(rng, 1, tuple(reals[0].shape[-2:]))
+    for real in (reals[0], reals[-1]):
+        trainer = ScaleTrainer(model, real, *new_networks(3, 8, rng), config, rng)
+        train(trainer)
+        model.add_scale(trainer.generator.eval(), trainer.critic.eval(), 1.0, tuple(real.shape[-2:]))

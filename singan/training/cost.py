@@ -47,7 +47,7 @@ def iteration_flops(config: TrainConfig, sizes: list[Size], scale: int, image_ch
     d = critic_flops(image_channels, config.width(scale), trained)
     coarser = sum(generator_flops(image_channels, config.width(k), sizes[k]) for k in range(scale))
     critic_step = coarser + g + 13 * d
-    critic_steps, generator_steps = config.steps_at(scale)
+    critic_steps, generator_steps = config.steps_at(scale, sizes[scale])
     if config.fresh_fake:
         return critic_steps * critic_step + generator_steps * (6 * g + 2 * d)
     return critic_steps * critic_step + generator_steps * 3 * g + 2 * g + 2 * d
@@ -117,6 +117,6 @@ def seconds_at_rates(config: TrainConfig, sizes: list[Size], rates: tuple[float,
                      image_channels: int = 3) -> float:
     """The cost model's training time at the given `machine_rates`."""
     throughput, overhead_per_step = rates
-    steps = sum(sum(config.steps_at(scale)) * config.iterations_at(sizes[scale])
+    steps = sum(sum(config.steps_at(scale, sizes[scale])) * config.iterations_at(sizes[scale])
                 for scale in range(first_scale, len(sizes)))
     return training_flops(config, sizes, first_scale, image_channels) / throughput + overhead_per_step * steps

@@ -195,7 +195,7 @@ class ScaleTrainer:
         noise = self.model.draw_noise(self.rng, self.scale, self.size)
         window = random_window(self.size, self.config.crop_size, self.rng)
         reuse = not self.config.fresh_fake
-        critic_steps, generator_steps = self.config.steps_at(self.scale)
+        critic_steps, generator_steps = self.config.steps_at(self.scale, self.size)
         for step in range(critic_steps):
             keep = reuse and step == critic_steps - 1
             noisy, previous, fake, critic_losses = self.critic_step(noise, window, keep_fake=keep)
