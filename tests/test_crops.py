@@ -12,7 +12,7 @@ from singan.seeds import make_generator
 from singan.training.cost import iteration_flops, trained_size, training_flops
 from singan.training.singan import ScaleTrainer, Window, _generator_input, random_window
 
-from test_training import tiny_reals
+from test_training import counted_updates, tiny_reals
 
 CPU = torch.device("cpu")
 
@@ -130,10 +130,7 @@ def test_a_cropped_scale_trains_with_the_crop_steps_and_the_arithmetic_counts_th
     counts = []
 
     def one_iteration(trainer):
-        steps = {"critic": 0, "generator": 0}
-        for name in steps:
-            optimizer = getattr(trainer, f"{name}_optimizer")
-            optimizer.register_step_post_hook(lambda *_, name=name: steps.__setitem__(name, steps[name] + 1))
+        steps = counted_updates(trainer)
         trainer.iteration()
         counts.append(steps)
 

@@ -75,15 +75,21 @@ def test_the_originals_schedule_reuses_the_last_critic_steps_fake_for_every_gene
     assert set(losses) == {"critic", "gradient_penalty", "adversarial"}
 
 
+def counted_updates(trainer) -> dict[str, int]:
+    """Counts of the critic's and the generator's optimizer steps from now on, kept up to date."""
+    steps = {"critic": 0, "generator": 0}
+    for name in steps:
+        optimizer = getattr(trainer, f"{name}_optimizer")
+        optimizer.register_step_post_hook(lambda *_, name=name: steps.__setitem__(name, steps[name] + 1))
+    return steps
+
+
 def test_the_coarse_scales_take_coarse_steps():
     counts = {}
     for coarse_scales in (0, 1):
         trainer = scale_zero_trainer(TrainConfig(critic_steps=1, generator_steps=1, coarse_scales=coarse_scales,
                                                  coarse_steps=3, seed=0))
-        steps = {"critic": 0, "generator": 0}
-        for name in steps:
-            optimizer = getattr(trainer, f"{name}_optimizer")
-            optimizer.register_step_post_hook(lambda *_, name=name: steps.__setitem__(name, steps[name] + 1))
+        steps = counted_updates(trainer)
         trainer.iteration()
         counts[coarse_scales] = steps
     assert counts == {0: {"critic": 1, "generator": 1}, 1: {"critic": 3, "generator": 3}}
