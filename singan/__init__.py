@@ -1,3 +1,3 @@
 """SinGAN: a generative model learned from a single natural image."""
 
-__version__ = "0.9.0"
+__version__ = "0.10.0"

@@ -71,8 +71,28 @@ def plan_pyramid(height: int, width: int, min_size: int = 25, max_size: int = 25
 
 def plan_for(height: int, width: int, config) -> PyramidPlan:
     """The pyramid a TrainConfig asks for, for an image of height x width."""
-    return plan_pyramid(height, width, config.min_size, config.max_size, config.scale_factor,
+    plan = plan_pyramid(height, width, config.min_size, config.max_size, config.scale_factor,
                         config.exact_scale_factor)
+    if not config.uncropped_scale_factor:
+        return plan
+    whole = sum(1 for size in plan.sizes if not config.crops(size))
+    return denser_below(plan, whole, config.min_size, config.uncropped_scale_factor)
+
+
+def denser_below(plan: PyramidPlan, count: int, min_size: int, scale_factor: float) -> PyramidPlan:
+    """`plan` with its `count` coarsest scales spaced anew by about `scale_factor`, from the largest of them
+    down to a short side of exactly `min_size`; the larger scales are kept. Only ever adds scales: where
+    the plan is already as dense there, it is returned as it is."""
+    if count < 2:
+        return plan
+    largest = plan.sizes[count - 1]
+    steps = _ceil(math.log(min_size / min(largest)) / math.log(scale_factor))
+    if steps <= count - 1:
+        return plan
+    factor = (min_size / min(largest)) ** (1 / steps)
+    coarse = tuple(_scaled(largest, factor ** (steps - scale)) for scale in range(steps))
+    return PyramidPlan(input_size=plan.input_size, sizes=coarse + plan.sizes[count - 1:],
+                       scale_factor=plan.scale_factor)
 
 
 def scaled_sizes(sizes: tuple[Size, ...] | list[Size], vertical: float, horizontal: float) -> list[Size]:

@@ -29,14 +29,18 @@ def test_fast_preset_is_the_default_and_keeps_the_papers_model_and_losses():
 
 
 def test_fast_preset_does_at_least_ten_times_less_arithmetic_on_balloons():
-    # balloons.png is 186x248: 9 scales for the paper, 6 for the fast preset.
+    # balloons.png is 186x248: 9 scales for the paper, 7 for the fast preset.
     fast, paper = preset("fast"), preset("paper")
     fast_sizes, paper_sizes = (list(plan_for(186, 248, config).sizes) for config in (fast, paper))
-    assert (len(fast_sizes), len(paper_sizes)) == (6, 9)
-    # The three scales below the 80 px crop train 800 of the original's iterations (three updates of each
-    # network), the cropped ones 800 of one update each.
-    assert [fast.iterations_at(size) for size in fast_sizes] == [800] * 6
-    assert [fast.steps_at(scale, size) for scale, size in enumerate(fast_sizes)] == [(3, 3)] * 3 + [(1, 1)] * 3
+    assert (len(fast_sizes), len(paper_sizes)) == (7, 9)
+    # The four scales below the 80 px crop (spaced as the paper's) train 800 of the original's iterations
+    # (three updates of each network), the three cropped ones 800 of one update each.
+    assert fast_sizes == [(25, 34), (33, 44), (43, 58), (56, 75), (84, 112), (125, 167), (186, 248)]
+    assert [fast.iterations_at(size) for size in fast_sizes] == [800] * 7
+    assert [fast.steps_at(scale, size) for scale, size in enumerate(fast_sizes)] == [(3, 3)] * 4 + [(1, 1)] * 3
+    assert [fast.width(scale) for scale in range(7)] == [32] * 5 + [64] * 2
+    # at 64 px nothing is cropped and the pyramid is the paper's
+    assert plan_for(186, 248, fast.replace(max_size=64)).sizes == plan_for(186, 248, paper.replace(max_size=64)).sizes
     original = preset("original")
     assert all(getattr(fast, name) == getattr(original, name) for name in ("fresh_fake", "redraw_reconstruction_noise"))
     assert [paper.iterations_at(size) for size in paper_sizes] == [2000] * 9
@@ -67,6 +71,8 @@ def test_quick_preset_is_smaller():
     ({"seed": -1}, "--seed"),
     ({"coarse_scales": -1}, "--coarse-scales"),
     ({"coarse_steps": 0}, "--coarse-steps"),
+    ({"uncropped_scale_factor": 1.0}, "--uncropped-scale-factor"),
+    ({"uncropped_scale_factor": -0.5}, "--uncropped-scale-factor"),
 ])
 def test_invalid_values_name_their_flag(changes, flag):
     with pytest.raises(ConfigError, match=flag):

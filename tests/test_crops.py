@@ -7,7 +7,8 @@ import torch
 from singan.config.singan import TrainConfig
 from singan.errors import ConfigError
 from singan.models.singan import PADDING, SinGAN, add_noise, draw_noise, new_networks
-from singan.pyramid import plan_pyramid
+from singan import api
+from singan.pyramid import plan_for, plan_pyramid
 from singan.seeds import make_generator
 from singan.training.cost import iteration_flops, trained_size, training_flops
 from singan.training.singan import ScaleTrainer, Window, _generator_input, random_window
@@ -160,3 +161,15 @@ def train_coarsest_and_finest(config, train):
         trainer = ScaleTrainer(model, real, *new_networks(3, 8, rng), config, rng)
         train(trainer)
         model.add_scale(trainer.generator.eval(), trainer.critic.eval(), 1.0, tuple(real.shape[-2:]))
+
+
+def test_a_run_with_denser_uncropped_scales_trains_and_loads_them(image_file, tmp_path):
+    # 24x32 with a factor of 0.5: 14x19, 19x25 and the cropped 24x32; the two uncropped scales become four
+    config = TrainConfig(min_size=14, max_size=32, scale_factor=0.5, iterations=1, crop_size=25,
+                         uncropped_scale_factor=0.9, seed=0)
+    plan = plan_for(24, 32, config)
+    assert plan_for(24, 32, config.replace(uncropped_scale_factor=0.0)).num_scales == 3 and plan.num_scales == 5
+    directory = api.train_run(image_file, config, out=tmp_path / "runs", device="cpu", estimate=False)
+    loaded = api.load_run(directory, device="cpu")
+    assert loaded.model.sizes == list(plan.sizes)
+    assert tuple(loaded.model.reconstruct().shape[-2:]) == plan.finest

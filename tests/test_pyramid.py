@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from singan.errors import InputImageError
-from singan.pyramid import build_pyramid, plan_pyramid, resize, scaled_sizes
+from singan.config.singan import TrainConfig
+from singan.pyramid import build_pyramid, plan_for, plan_pyramid, resize, scaled_sizes
 
 BALLOONS_SIZES = [(25, 34), (33, 43), (42, 56), (54, 71), (69, 91), (88, 117), (113, 151), (145, 193), (186, 248)]
 
@@ -106,3 +107,37 @@ def test_an_exact_factor_is_kept_and_the_coarsest_side_is_at_least_min_size():
     assert plan.num_scales == 7 and plan.sizes[0] == (34, 45) and plan.finest == (186, 248)
     with pytest.raises(InputImageError, match="at least 34 px"):
         plan_pyramid(30, 60, min_size=25, scale_factor=0.75, exact_factor=True)
+
+
+def test_the_uncropped_scales_can_be_spaced_more_densely():
+    config = TrainConfig(scale_factor=0.55, crop_size=80)
+    sparse = plan_for(186, 248, config)
+    dense = plan_for(186, 248, config.replace(uncropped_scale_factor=0.75))
+    assert sparse.sizes == ((25, 34), (38, 50), (56, 75), (84, 112), (125, 167), (186, 248))
+    # the same cropped scales; from the largest uncropped one (56x75) down to 25 px in steps of about 0.75
+    assert dense.sizes == ((25, 34), (33, 44), (43, 58), (56, 75), (84, 112), (125, 167), (186, 248))
+    assert dense.scale_factor == sparse.scale_factor
+    # with no scale cropped the whole pyramid is re-spaced: at 64 px it is the paper's
+    whole = plan_for(186, 248, config.replace(max_size=64, uncropped_scale_factor=0.75))
+    assert whole.sizes == plan_for(186, 248, TrainConfig(max_size=64)).sizes
+
+
+@settings(max_examples=200, deadline=None)
+@given(height=st.integers(30, 2000), width=st.integers(30, 2000), max_size=st.integers(40, 400),
+       factor=st.floats(0.5, 0.9), dense=st.floats(0.5, 0.95), crop=st.integers(11, 200))
+def test_denser_uncropped_scales_only_add_scales_below_the_crop(height, width, max_size, factor, dense, crop):
+    config = TrainConfig(max_size=max_size, scale_factor=factor, crop_size=crop)
+    try:
+        plan = plan_for(height, width, config)
+    except InputImageError:
+        return
+    denser = plan_for(height, width, config.replace(uncropped_scale_factor=dense))
+    cropped = [size for size in plan.sizes if config.crops(size)]
+    assert [size for size in denser.sizes if config.crops(size)] == cropped
+    assert denser.num_scales >= plan.num_scales
+    assert denser.finest == plan.finest and min(denser.sizes[0]) == min(plan.sizes[0])
+    for coarse, fine in zip(denser.sizes, denser.sizes[1:]):
+        assert coarse[0] <= fine[0] and coarse[1] <= fine[1]
+    # the largest uncropped scale and every cropped one are kept as they were
+    kept = plan.sizes[max(plan.num_scales - len(cropped) - 1, 0):]
+    assert denser.sizes[-len(kept):] == kept

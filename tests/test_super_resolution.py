@@ -69,6 +69,9 @@ def test_the_sr_pyramid_is_the_originals(size, scales, coarsest):
     # The original: int(log(18 / short) / log(1 / 4 ** (1/6))) + 2 scales, coarsest short side exactly 18.
     config = training_config(TrainConfig(), 4, size)
     plan = plan_for(*size, config)
+    # a denser spacing of the uncropped scales, asked for in the base settings, would change that pyramid
+    denser = training_config(TrainConfig(crop_size=40, uncropped_scale_factor=0.9), 4, size)
+    assert plan_for(*size, denser).sizes == plan.sizes
     assert plan.finest == size and plan.sizes[0] == coarsest
     assert plan.num_scales == int(math.log(18 / min(size)) / math.log(4 ** (-1 / 6))) + 2 == scales
     assert plan.scale_factor == pytest.approx((18 / min(size)) ** (1 / (scales - 1)))

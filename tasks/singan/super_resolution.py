@@ -48,6 +48,7 @@ def training_config(base: TrainConfig, factor: float, size: Size) -> TrainConfig
     step = max(step, NOMINAL_STEP)
     return base.replace(reconstruction_weight=RECONSTRUCTION_WEIGHT, min_size=MIN_SIZE, max_size=max(size),
                         scale_factor=original_pyramid_factor(min(size), step), exact_scale_factor=False,
+                        uncropped_scale_factor=0.0,
                         redraw_reconstruction_noise=True, fresh_fake=False)
 
 
