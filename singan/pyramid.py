@@ -82,7 +82,8 @@ def plan_for(height: int, width: int, config) -> PyramidPlan:
 def denser_below(plan: PyramidPlan, count: int, min_size: int, scale_factor: float) -> PyramidPlan:
     """`plan` with its `count` coarsest scales spaced anew by about `scale_factor`, from the largest of them
     down to a short side of exactly `min_size`; the larger scales are kept. Only ever adds scales: where
-    the plan is already as dense there, it is returned as it is."""
+    the plan is already as dense there, it is returned as it is. The recorded factor stays the one between
+    the finest scales."""
     if count < 2:
         return plan
     largest = plan.sizes[count - 1]
@@ -91,8 +92,9 @@ def denser_below(plan: PyramidPlan, count: int, min_size: int, scale_factor: flo
         return plan
     factor = (min_size / min(largest)) ** (1 / steps)
     coarse = tuple(_scaled(largest, factor ** (steps - scale)) for scale in range(steps))
+    finest_factor = factor if count == plan.num_scales else plan.scale_factor
     return PyramidPlan(input_size=plan.input_size, sizes=coarse + plan.sizes[count - 1:],
-                       scale_factor=plan.scale_factor)
+                       scale_factor=finest_factor)
 
 
 def scaled_sizes(sizes: tuple[Size, ...] | list[Size], vertical: float, horizontal: float) -> list[Size]:

@@ -120,6 +120,7 @@ def test_the_uncropped_scales_can_be_spaced_more_densely():
     # with no scale cropped the whole pyramid is re-spaced: at 64 px it is the paper's
     whole = plan_for(186, 248, config.replace(max_size=64, uncropped_scale_factor=0.75))
     assert whole.sizes == plan_for(186, 248, TrainConfig(max_size=64)).sizes
+    assert whole.scale_factor == pytest.approx((25 / 48) ** (1 / 3))
 
 
 @settings(max_examples=200, deadline=None)

@@ -155,8 +155,8 @@ PRESET_DESCRIPTIONS = {
     "original": "the paper preset as the official code trains it: the coarsest reconstruction noise redrawn "
                 "every iteration, the generator steps on the last critic step's fake",
     "fast": "the paper's model and losses with a cheaper schedule (about 90x less arithmetic at 250 px): "
-            "fewer scales above 80 px, 800 of the original preset's iterations on the small scales and 800 of one "
-            "critic and one generator update on 80 px crops of the larger ones",
+            "fewer scales above 80 px, 800 of the original preset's iterations on the small scales and 800 "
+            "of one critic and one generator update on 80 px crops of the larger ones",
     "quick": "a small CPU run: max 128 px, 200 iterations per scale (otherwise the paper's settings)",
 }
 
