@@ -4,10 +4,10 @@ and that a scale larger than the crop trains on crop-sized inputs only."""
 import pytest
 import torch
 
+from singan import api
 from singan.config.singan import TrainConfig
 from singan.errors import ConfigError
 from singan.models.singan import PADDING, SinGAN, add_noise, draw_noise, new_networks
-from singan import api
 from singan.pyramid import plan_for, plan_pyramid
 from singan.seeds import make_generator
 from singan.training.cost import iteration_flops, trained_size, training_flops
