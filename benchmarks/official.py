@@ -16,10 +16,11 @@ def add_python_option(parser: argparse.ArgumentParser) -> None:
                         help="the Python of the original's environment (see ../shared/tools/README.md)")
 
 
-def command(checkout: Path, image: Path, iterations: int, *flags, script: Path = SCRIPT) -> list[str]:
-    """The script's command line: every scale of the pyramid, `iterations` a scale, `flags` for the
-    original's own parser (such as --max_size 128 --manualSeed 1)."""
-    return ["bash", str(script), str(checkout), str(image), str(iterations), "0", *map(str, flags)]
+def command(checkout: Path, image: Path, iterations: int, *flags, script: Path = SCRIPT,
+            scales: int = 0) -> list[str]:
+    """The script's command line: the pyramid's first `scales` scales (0: every one), `iterations` a
+    scale, `flags` for the original's own parser (such as --max_size 128 --manualSeed 1)."""
+    return ["bash", str(script), str(checkout), str(image), str(iterations), str(scales), *map(str, flags)]
 
 
 def environment(python: Path, threads: int, **settings) -> dict[str, str]:

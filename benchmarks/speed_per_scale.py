@@ -1,13 +1,16 @@
 """Seconds per training iteration and peak memory at every scale of a preset, with arithmetic efficiency.
 
     python benchmarks/speed_per_scale.py [IMAGE] [--iterations 3] [--preset paper] [--device auto]
-    python benchmarks/speed_per_scale.py [IMAGE] --versus-original /tmp/anchors/SinGAN [--rounds 2]
+    python benchmarks/speed_per_scale.py [IMAGE] --versus-original /tmp/anchors/SinGAN [--rounds 3]
+        [--scales 0 1 2 3]
 
 With --versus-original CHECKOUT, the official SinGAN code in CHECKOUT (run unmodified by
-../shared/tools/official_singan_bench.sh, with its own Python, --original-python) is timed at every scale
-in the same run, alternating with ours round by round (original first in odd rounds, ours first in even
-ones), at the same thread count; each scale's ratio is the median over the rounds of the two timings
-taken side by side. Writes the "speed_versus_original" section instead ("speed_versus_original_<preset>"
+../shared/tools/official_singan_bench.sh, with its own Python, --original-python) is timed beside ours at
+every scale (or --scales), at the same thread count, one scale at a time: in each round a scale's pair of
+timings is taken back to back (the original in a process that trains the scales up to that one, for a few
+seconds of steady iterations, and stops; ours in a process of its own), alternating which goes first, so
+that drifts in the machine's speed over minutes fall on both sides of a ratio. Each scale's ratio is the
+median over the rounds. Writes the "speed_versus_original" section instead ("speed_versus_original_<preset>"
 for a preset other than paper; `--preset original` does the original's arithmetic exactly).
 
 Each scale is timed in a process of its own, so its peak memory is its own: the coarser scales are
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
 import statistics
 import subprocess
@@ -52,6 +56,8 @@ NARROW_TARGET = 1.5
 ORIGINAL_BALLOONS = {0: 0.061, 3: 0.167, 4: 0.70, 7: 3.27, 8: 19.3}
 TARGET_SPEEDUP = 1.25
 MIN_SECONDS = 3.0
+# The original's iterations a scale at most when timing it: 60 at 0.085 s is 5 s at its coarsest scale.
+ORIGINAL_MAX_ITERATIONS = 60
 MATMUL_SIZE = 2048
 
 
@@ -102,62 +108,87 @@ def time_in_subprocess(arguments: argparse.Namespace, scale: int) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def time_original(arguments: argparse.Namespace) -> dict[int, dict]:
-    """The official code's seconds per iteration at every scale (the mean of its steady iterations: the
-    script leaves out each scale's first and last), in one process, at our thread count."""
+def time_original(arguments: argparse.Namespace, scale: int, iterations: int) -> dict:
+    """The official code's seconds per iteration at `scale` (the mean of its steady iterations: the script
+    leaves out each scale's first and last), in a process that trains scales 0 .. `scale` for `iterations`
+    each and stops there, at our thread count."""
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder) / "original.json"
         environment = official.environment(arguments.original_python, torch.get_num_threads(), JSON_OUT=output)
-        command = official.command(arguments.versus_original, arguments.image, arguments.original_iterations,
-                                   "--manualSeed", 1, script=arguments.original_script)
+        command = official.command(arguments.versus_original, arguments.image, iterations, "--manualSeed", 1,
+                                   script=arguments.original_script, scales=scale + 1)
         subprocess.run(command, check=True, env=environment, stdout=subprocess.DEVNULL)
-        return {row["scale"]: row for row in json.loads(output.read_text())["scales"]}
+        return {row["scale"]: row for row in json.loads(output.read_text())["scales"]}[scale]
+
+
+def original_iterations(arguments: argparse.Namespace, estimate: float | None) -> int:
+    """Iterations a scale for the original: enough that its steady ones (all but the first and last) last
+    MIN_SECONDS at `estimate` seconds each (our latest time of the scale: the original is no faster), at
+    least --original-iterations and at most ORIGINAL_MAX_ITERATIONS."""
+    if estimate is None:
+        return arguments.original_iterations
+    wanted = math.ceil(MIN_SECONDS / estimate) + 2
+    return max(arguments.original_iterations, min(ORIGINAL_MAX_ITERATIONS, wanted))
 
 
 def versus_original(arguments: argparse.Namespace) -> str:
-    """Rounds of the original and ours, alternating which goes first; the per-scale ratios of each round."""
+    """Pairs of timings, one scale at a time: the original and ours back to back (alternating which goes
+    first), so that both see the machine at the same speed; a scale's ratio is the median over the rounds."""
     config = preset(arguments.preset)
     image = load_image(arguments.image)
     plan = plan_for(*image.shape[-2:], config)
-    rounds = []
+    scales = arguments.scales if arguments.scales else list(range(len(plan.sizes)))
+    original = {scale: [] for scale in scales}
+    ours = {scale: [] for scale in scales}
+    latest = None  # our latest time of any scale: the estimate for a scale not yet timed (a coarser one's)
     for index in range(arguments.rounds):
-        order = ("original", "ours") if index % 2 == 0 else ("ours", "original")
-        measured = {}
-        for side in order:
-            print(f"round {index + 1}: {side}", flush=True)
-            measured[side] = (time_original(arguments) if side == "original" else
-                              {scale: time_in_subprocess(arguments, scale) for scale in range(len(plan.sizes))})
-        rounds.append(measured)
+        for position, scale in enumerate(scales):
+            order = ("ours", "original") if (index + position) % 2 == 0 else ("original", "ours")
+            for side in order:
+                if side == "ours":
+                    latest = time_in_subprocess(arguments, scale)["seconds"]
+                    ours[scale].append(latest)
+                else:
+                    iterations = original_iterations(arguments, ours[scale][-1] if ours[scale] else latest)
+                    original[scale].append(time_original(arguments, scale, iterations))
+            print(f"round {index + 1}, scale {scale}: original {original[scale][-1]['s_per_iter_mean']:.4f} s "
+                  f"({original[scale][-1]['n_iters']} iterations), ours {ours[scale][-1]:.4f} s", flush=True)
     rows, verdicts = [], []
-    for scale, size in enumerate(plan.sizes):
-        original = [measured["original"][scale] for measured in rounds]
-        ours = [measured["ours"][scale]["seconds"] for measured in rounds]
-        ratios = [theirs["s_per_iter_mean"] / mine for theirs, mine in zip(original, ours)]
+    for scale in scales:
+        size = plan.sizes[scale]
+        theirs = original[scale]
+        ratios = [row["s_per_iter_mean"] / mine for row, mine in zip(theirs, ours[scale])]
         ratio = statistics.median(ratios)
         target = NARROW_TARGET if config.width(scale) == config.base_channels else TARGET_SPEEDUP
         met = ratio >= target
         verdicts.append(met)
-        rows.append(f"| {scale} | {size[0]}x{size[1]} | {original[0]['h']}x{original[0]['w']} | {config.width(scale)} "
-                    f"| {statistics.median(row['s_per_iter_mean'] for row in original):.3f} "
-                    f"| {statistics.median(ours):.3f} | {', '.join(f'{value:.2f}' for value in ratios)} "
+        rows.append(f"| {scale} | {size[0]}x{size[1]} | {theirs[0]['h']}x{theirs[0]['w']} | {config.width(scale)} "
+                    f"| {statistics.median(row['s_per_iter_mean'] for row in theirs):.3f} "
+                    f"| {statistics.median(ours[scale]):.3f} | {theirs[-1]['n_iters']} "
+                    f"| {', '.join(f'{value:.2f}' for value in ratios)} "
                     f"| **{ratio:.2f}x** | {target}x: {'met' if met else 'MISSED'} |")
+    measured = ("every scale" if len(scales) == len(plan.sizes) else
+                f"scale{'s' if len(scales) > 1 else ''} {', '.join(map(str, scales))}")
     return "\n".join([
         f"## The `{arguments.preset}` preset against the original SinGAN, side by side, {arguments.image.name}, cpu",
         "",
         f"Machine: {machine_description(torch.device('cpu'))}.",
-        f"Command: `python benchmarks/speed_per_scale.py {' '.join(sys.argv[1:])}`. Each round times the "
-        f"official code (unmodified, through ../shared/tools/official_singan_bench.sh, {arguments.original_iterations}"
-        " iterations a scale, the first and last left out) and ours (each scale in its own process, the mean of "
-        f"at least {arguments.iterations} iterations and {MIN_SECONDS:g} s after a warm-up), both at "
-        f"{torch.get_num_threads()} threads; the rounds alternate which goes first.",
+        f"Command: `python benchmarks/speed_per_scale.py {' '.join(sys.argv[1:])}`. Each round times {measured}"
+        " as a pair, the official code and ours back to back, alternating which goes first: the official "
+        "code unmodified through ../shared/tools/official_singan_bench.sh, in a process that trains the "
+        "scales up to this one and stops (enough iterations a scale for 3 s of steady ones at our speed, at "
+        f"least {arguments.original_iterations} and at most {ORIGINAL_MAX_ITERATIONS}; its first and last "
+        "left out), and ours in a process of its own (the mean of at least "
+        f"{arguments.iterations} iterations and {MIN_SECONDS:g} s after a warm-up); both at "
+        f"{torch.get_num_threads()} threads.",
         _arithmetic_text(config),
         "",
-        "| scale | size (ours) | size (original) | channels | s/iter original | s/iter ours | ratio per round "
-        "| median ratio | target |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| scale | size (ours) | size (original) | channels | s/iter original | s/iter ours | original's iterations "
+        "| ratio per round | median ratio | target |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
-        f"Every scale at or above its target: {'met' if all(verdicts) else 'MISSED'} "
+        f"Every measured scale at or above its target: {'met' if all(verdicts) else 'MISSED'} "
         f"({sum(verdicts)} of {len(verdicts)}).",
     ])
 
@@ -190,9 +221,10 @@ def main() -> None:
                         help="a checkout of the official SinGAN code to time beside ours, round by round")
     official.add_python_option(parser)
     parser.add_argument("--original-script", type=Path, default=official.SCRIPT)
-    parser.add_argument("--original-iterations", type=int, default=8,
-                        help="the original's iterations per scale (its first and last are left out)")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of the original and ours")
+    parser.add_argument("--original-iterations", type=int, default=6,
+                        help="the original's iterations a scale at least (its first and last are left out)")
+    parser.add_argument("--rounds", type=int, default=3, help="pairs of the original and ours at every scale")
+    parser.add_argument("--scales", type=int, nargs="+", help="time only these scales (default: every one)")
     arguments = parser.parse_args()
     if arguments.scale is not None:
         print(json.dumps(time_scale(arguments)))
