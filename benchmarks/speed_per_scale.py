@@ -138,6 +138,8 @@ def versus_original(arguments: argparse.Namespace) -> str:
     image = load_image(arguments.image)
     plan = plan_for(*image.shape[-2:], config)
     scales = arguments.scales if arguments.scales else list(range(len(plan.sizes)))
+    if any(not 0 <= scale < len(plan.sizes) for scale in scales):
+        raise SystemExit(f"--scales: the pyramid has scales 0 to {len(plan.sizes) - 1}")
     original = {scale: [] for scale in scales}
     ours = {scale: [] for scale in scales}
     latest = None  # our latest time of any scale: the estimate for a scale not yet timed (a coarser one's)
@@ -176,14 +178,15 @@ def versus_original(arguments: argparse.Namespace) -> str:
         f"Command: `python benchmarks/speed_per_scale.py {' '.join(sys.argv[1:])}`. Each round times {measured}"
         " as a pair, the official code and ours back to back, alternating which goes first: the official "
         "code unmodified through ../shared/tools/official_singan_bench.sh, in a process that trains the "
-        "scales up to this one and stops (enough iterations a scale for 3 s of steady ones at our speed, at "
+        f"scales up to this one and stops (enough iterations a scale for {MIN_SECONDS:g} s of steady ones at "
+        "our speed, at "
         f"least {arguments.original_iterations} and at most {ORIGINAL_MAX_ITERATIONS}; its first and last "
         "left out), and ours in a process of its own (the mean of at least "
         f"{arguments.iterations} iterations and {MIN_SECONDS:g} s after a warm-up); both at "
         f"{torch.get_num_threads()} threads.",
         _arithmetic_text(config),
         "",
-        "| scale | size (ours) | size (original) | channels | s/iter original | s/iter ours | original's iterations "
+        "| scale | size (ours) | size (original) | channels | s/iter original | s/iter ours | original's iterations (last round) "
         "| ratio per round | median ratio | target |",
         "|---|---|---|---|---|---|---|---|---|---|",
         *rows,
