@@ -54,6 +54,9 @@ def local_device_name(requested: str) -> str:
 
 def stop(world: World) -> None:
     if world.distributed and dist.is_initialized():
+        # Every process reaches the end first: a process that tears gloo down while another's last
+        # collective is still in flight aborts the other ("terminate called without an active exception").
+        dist.barrier()
         dist.destroy_process_group()
 
 
